@@ -1,0 +1,17 @@
+# The README's two commands: `make pipeline` and `make test`. Both set up what they need first.
+.PHONY: setup pipeline test bench clean-lake
+
+setup:
+	@bash scripts/setup.sh
+
+pipeline: setup
+	.venv/bin/crosslake pipeline
+
+test: setup
+	.venv/bin/python -m pytest
+
+bench: setup
+	.venv/bin/python bench/pipeline_timing.py
+
+clean-lake:
+	rm -rf lake data
