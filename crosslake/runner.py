@@ -1,0 +1,105 @@
+"""Shared plumbing for every job: arguments, config, session, exit codes.
+
+A job module defines NAME, HELP, add_arguments(parser), run(spark, cfg, **options)
+and ``main(argv) = job_main(module, argv)``; the same module then works as
+``spark-submit jobs/<name>.py``, ``python -m jobs.<name>``, ``crosslake <name>`` and
+``from jobs.<name> import run`` in a notebook.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from types import ModuleType
+
+from crosslake.config import PROFILE_ENV, available_profiles, load_config
+from crosslake.errors import CrosslakeError
+
+COMMON_OPTIONS = ("profile", "lake_root", "set", "verbose", "command", "tables_command")
+log = logging.getLogger("crosslake")
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("common options")
+    group.add_argument(
+        "--profile", help=f"configuration profile in conf/ ({', '.join(available_profiles())}); "
+        f"default: ${PROFILE_ENV} or 'local'")
+    group.add_argument("--lake-root", help="lake folder or URI (overrides lake.root)")
+    group.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override one config value, e.g. --set train.epochs=2 (repeatable)")
+    group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+
+
+def job_parser(module: ModuleType, prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog or f"python -m jobs.{module.NAME}", description=module.HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.add_arguments(parser)
+    add_common_arguments(parser)
+    return parser
+
+
+def job_main(module: ModuleType, argv: list[str] | None = None) -> int:
+    return execute(module, job_parser(module).parse_args(argv))
+
+
+def execute(module: ModuleType, args: argparse.Namespace) -> int:
+    """Run one job: load config, build the session if the job needs one, report, exit code."""
+    setup_logging(args.verbose)
+    options = {k: v for k, v in vars(args).items() if k not in COMMON_OPTIONS}
+    started = time.monotonic()
+    spark = None
+    try:
+        cfg = load_config(args.profile, lake_root=args.lake_root, overrides=args.set)
+        if getattr(module, "NEEDS_SPARK", True):
+            from crosslake.session import build_session  # pyspark import only for Spark jobs
+
+            spark = build_session(module.NAME, cfg)
+        result = module.run(spark, cfg, **options)
+    except CrosslakeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    finally:
+        if spark is not None:
+            spark.stop()
+    if result is not None:
+        print(result.report() if hasattr(result, "report") else result)
+    log.info("%s finished in %.1f s", module.NAME, time.monotonic() - started)
+    return 0
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-5s %(name)s: %(message)s", datefmt="%H:%M:%S", force=True)
+    for noisy in ("py4j", "great_expectations", "petastorm", "urllib3", "fsspec", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def new_run_id() -> str:
+    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+
+
+def code_version() -> str:
+    """The git commit of the code that ran (with -dirty if uncommitted changes), else the package version."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        from crosslake import __version__
+
+        return f"crosslake-{__version__}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"

@@ -1,0 +1,52 @@
+"""The one way a crosslake job gets a SparkSession: settings from config, jars from .jars/."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from crosslake.config import Config
+from crosslake.errors import CrosslakeError
+
+JARS_DIR_ENV = "CROSSLAKE_JARS_DIR"
+log = logging.getLogger(__name__)
+
+
+def jars_dir() -> Path:
+    return Path(os.environ.get(JARS_DIR_ENV) or Path(__file__).resolve().parents[1] / ".jars")
+
+
+def local_jars() -> list[str]:
+    """The jars resolved by the setup step (see jars/pom.xml)."""
+    folder = jars_dir()
+    jars = sorted(str(p) for p in folder.glob("*.jar"))
+    if not any(Path(j).name.startswith("delta-spark") for j in jars):
+        raise CrosslakeError(
+            f"no Delta jar in {folder}: run `bash scripts/setup.sh` (or `make setup`) to fetch the "
+            f"jars from Maven Central, or set {JARS_DIR_ENV} to a folder that has them"
+        )
+    return jars
+
+
+def build_session(job: str, cfg: Config) -> SparkSession:
+    """A SparkSession for `job` with the profile's settings, Delta enabled.
+
+    Under spark-submit the session already exists and its settings come from the
+    command line; getOrCreate() then returns it as is.
+    """
+    # Python workers must run the interpreter that has our packages (the venv's).
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(f"crosslake-{job}").master(cfg.spark.master)
+    for key, value in cfg.spark.conf.items():
+        builder = builder.config(key, str(value))
+    if SparkSession.getActiveSession() is None:
+        builder = builder.config("spark.jars", ",".join(local_jars()))
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(cfg.spark.log_level)
+    log.info("spark %s session for %s (profile %s, master %s)", spark.version, job, cfg.profile, cfg.spark.master)
+    return spark

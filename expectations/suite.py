@@ -1,0 +1,154 @@
+"""Great Expectations suites as code, and the gate that runs them.
+
+A suite has three groups of named checks, each a real GX expectation:
+
+* ``row_checks``: per-row rules. A row failing one is quarantined with the check's name.
+  GX's per-row failure output on Spark is unreliable, so the quarantine predicate is
+  derived from the expectation itself by :func:`pass_predicate` (same column, same
+  bounds, same regex, same null handling as GX), and computed in Spark.
+* ``input_checks``: batch rules on every incoming row (e.g. "at most 5% quarantined").
+* ``output_checks``: batch rules on the rows about to be published (uniqueness, schema,
+  class balance). A failed batch check blocks the publish.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import reduce
+from typing import Any
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no phoning home from a data job
+
+import great_expectations as gx  # noqa: E402
+import great_expectations.expectations as gxe  # noqa: E402
+from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
+from pyspark.sql import Column, DataFrame  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+
+# Expectations that pass_predicate can turn into a per-row Spark predicate.
+ROW_CHECK_TYPES = (
+    gxe.ExpectColumnValuesToNotBeNull,
+    gxe.ExpectColumnValuesToBeInSet,
+    gxe.ExpectColumnValuesToBeBetween,
+    gxe.ExpectColumnValueLengthsToBeBetween,
+    gxe.ExpectColumnValuesToMatchRegex,
+    gxe.ExpectColumnPairValuesToBeInSet,
+)
+
+
+@dataclass
+class Suite:
+    name: str
+    row_checks: dict[str, gxe.Expectation] = field(default_factory=dict)
+    input_checks: dict[str, gxe.Expectation] = field(default_factory=dict)
+    output_checks: dict[str, gxe.Expectation] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, exp in self.row_checks.items():
+            if getattr(exp, "mostly", 1) != 1:
+                raise ValueError(f"row check '{name}' has mostly<1: a threshold is a batch check")
+            if not isinstance(exp, ROW_CHECK_TYPES):
+                raise TypeError(f"row check '{name}': {type(exp).__name__} has no per-row Spark predicate; "
+                                f"make it an input or output check")
+
+    def row_predicates(self) -> dict[str, Column]:
+        return {name: pass_predicate(exp) for name, exp in self.row_checks.items()}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    suite: str
+    check: str
+    group: str            # row | input | output
+    expectation: str      # GX expectation type
+    success: bool
+    observed_value: Any
+    unexpected_count: int | None
+    element_count: int | None
+
+    def describe(self) -> str:
+        seen = self.observed_value if self.observed_value is not None else f"{self.unexpected_count} unexpected"
+        return f"{self.suite}.{self.check} ({self.expectation}): observed {seen}"
+
+
+def pass_predicate(exp: gxe.Expectation) -> Column:
+    """A boolean Column, true where the row meets `exp`, with GX's null semantics
+    (column-map expectations ignore nulls; only not-null checks fail them)."""
+    if isinstance(exp, gxe.ExpectColumnPairValuesToBeInSet):
+        a, b = F.col(exp.column_A), F.col(exp.column_B)
+        pairs = [(a == x) & (b == y) for x, y in exp.value_pairs_set]
+        inside = reduce(lambda p, q: p | q, pairs)
+        skip = {"both_values_are_missing": a.isNull() & b.isNull(),
+                "either_value_is_missing": a.isNull() | b.isNull(),
+                "neither": F.lit(False)}[exp.ignore_row_if]
+        return skip | F.coalesce(inside, F.lit(False))
+    c = F.col(exp.column)
+    if isinstance(exp, gxe.ExpectColumnValuesToNotBeNull):
+        return c.isNotNull()
+    if isinstance(exp, gxe.ExpectColumnValuesToBeInSet):
+        meets = c.isin(list(exp.value_set))
+    elif isinstance(exp, gxe.ExpectColumnValuesToBeBetween):
+        meets = _between(c, exp)
+    elif isinstance(exp, gxe.ExpectColumnValueLengthsToBeBetween):
+        meets = _between(F.length(c), exp)
+    elif isinstance(exp, gxe.ExpectColumnValuesToMatchRegex):
+        meets = c.rlike(exp.regex)
+    else:
+        raise TypeError(f"{type(exp).__name__} has no per-row Spark predicate; use it as a batch check")
+    return c.isNull() | F.coalesce(meets, F.lit(False))
+
+
+def _between(value: Column, exp: Any) -> Column:
+    ok = F.lit(True)
+    if exp.min_value is not None:
+        ok = ok & ((value > exp.min_value) if exp.strict_min else (value >= exp.min_value))
+    if exp.max_value is not None:
+        ok = ok & ((value < exp.max_value) if exp.strict_max else (value <= exp.max_value))
+    return ok
+
+
+def run_checks(df: DataFrame, suite: Suite, group: str) -> list[CheckResult]:
+    """Validate `df` with GX against one group of the suite's checks."""
+    checks: dict[str, gxe.Expectation] = getattr(suite, f"{group}_checks")
+    if not checks:
+        return []
+    context = gx.get_context(mode="ephemeral")
+    # Job logs carry one line per check; GX's per-metric progress bars would drown them.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    asset = context.data_sources.add_spark(name="crosslake").add_dataframe_asset(name=f"{suite.name}_{group}")
+    batch = asset.add_batch_definition_whole_dataframe("all_rows").get_batch(batch_parameters={"dataframe": df})
+    gx_suite = gx.ExpectationSuite(name=f"{suite.name}.{group}")
+    for name, exp in checks.items():
+        # A copy per run: GX binds an expectation to the suite it is added to.
+        gx_suite.add_expectation(exp.copy(update={"id": None, "meta": {"check": name}}))
+    outcome = batch.validate(gx_suite)
+    results = []
+    for r in outcome.results:
+        res = r.result or {}
+        results.append(CheckResult(
+            suite=suite.name,
+            check=r.expectation_config.meta["check"],
+            group=group,
+            expectation=r.expectation_config.type,
+            success=bool(r.success),
+            observed_value=_plain(res.get("observed_value")),
+            unexpected_count=res.get("unexpected_count"),
+            element_count=res.get("element_count"),
+        ))
+    for res in results:
+        log.info("%s %s", "PASS" if res.success else "FAIL", res.describe())
+    return results
+
+
+def _plain(value: Any) -> Any:
+    """Observed values as plain JSON-able Python (GX may hand back numpy scalars)."""
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,65 @@
+"""Pure transforms from cleaned reviews (silver) to model-ready features (gold)."""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import pandas as pd
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType, IntegerType
+
+from transforms.reviews import require_columns
+
+TOKEN_PATTERN = r"[a-z0-9']+"
+PAD_ID, OOV_ID = 0, 1  # ids every vocabulary reserves; real tokens start at 2
+
+
+def with_tokens(df: DataFrame, *, text_col: str = "text") -> DataFrame:
+    """Lower-cased word tokens, in order. Requires: <text_col>. Adds: tokens (array<string>)."""
+    require_columns(df, text_col)
+    return df.withColumn("tokens", F.regexp_extract_all(F.lower(F.col(text_col)), F.lit(TOKEN_PATTERN), F.lit(0)))
+
+
+def vocabulary(tokens_df: DataFrame, *, size: int, min_count: int) -> DataFrame:
+    """The `size` most frequent tokens seen at least `min_count` times, ranked by count
+    then alphabetically (deterministic), with ids from 2.
+
+    Requires: tokens. Returns: token, id, count.
+    """
+    require_columns(tokens_df, "tokens")
+    counts = (
+        tokens_df.select(F.explode("tokens").alias("token"))
+        .groupBy("token").count()
+        .filter(F.col("count") >= min_count)
+    )
+    rank = Window.orderBy(F.col("count").desc(), F.col("token").asc())
+    return (
+        counts.withColumn("id", (F.row_number().over(rank) + OOV_ID).cast("int"))
+        .filter(F.col("id") < size + OOV_ID + 1)
+        .select("token", "id", "count")
+    )
+
+
+def with_token_ids(
+    df: DataFrame, *, vocab: Mapping[str, int], max_len: int, tokens_col: str = "tokens"
+) -> DataFrame:
+    """Map tokens to vocabulary ids (unknown -> 1), cut or pad with 0 to `max_len`.
+
+    Requires: <tokens_col>. Adds: token_ids (array<int>, exactly max_len long),
+    n_tokens (tokens before cutting). A pandas UDF: a dictionary lookup per token has
+    no built-in equivalent (Spark map lookups scan the map linearly).
+    """
+    require_columns(df, tokens_col)
+    lookup = dict(vocab)
+
+    @F.pandas_udf(ArrayType(IntegerType()))
+    def to_ids(tokens: pd.Series) -> pd.Series:
+        def one(toks) -> list[int]:
+            ids = [lookup.get(t, OOV_ID) for t in (toks if toks is not None else [])[:max_len]]
+            return ids + [PAD_ID] * (max_len - len(ids))
+
+        return tokens.map(one)
+
+    return df.withColumn("token_ids", to_ids(F.col(tokens_col))).withColumn(
+        "n_tokens", F.coalesce(F.size(tokens_col), F.lit(0)))
