@@ -1,0 +1,130 @@
+"""Clean: bronze -> silver, gated by the silver_reviews suite; bad rows -> quarantine.
+
+    crosslake clean [--bronze-version N]
+    spark-submit --jars <.jars/*.jar, comma-separated> jobs/clean.py
+
+Rows failing a row-level check go to the quarantine table with the failed checks
+named and their original bytes kept. A failed batch-level check publishes nothing and
+exits with code 3. The job checks and logs:
+rows in = rows published + rows quarantined + duplicates dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from crosslake import lake
+from crosslake.config import Config
+from crosslake.errors import CrosslakeError, DataQualityError
+from crosslake.runner import job_main, new_run_id
+from expectations.silver_reviews import silver_reviews_suite
+from expectations.suite import CheckResult, run_checks
+from transforms.quality import filter_failed, filter_passed, with_failed_checks
+from transforms.reviews import (
+    filter_duplicates, select_silver, with_clean_text, with_content_hash, with_decoded_text,
+    with_label, with_source_fields, with_split,
+)
+
+NAME = "clean"
+HELP = ("Parse, clean, validate and de-duplicate bronze into the silver table; quarantine rows "
+        "that fail a row-level check; block the publish when a batch-level check fails.")
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--bronze-version", type=int, help="bronze version to read (default: latest)")
+
+
+@dataclass
+class CleanResult:
+    rows_in: int
+    published: int
+    quarantined: int
+    duplicates: int
+    silver: lake.TableInfo
+    quarantine: lake.TableInfo
+    checks: list[CheckResult] = field(default_factory=list)
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    def report(self) -> str:
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.quarantine_reasons.items())) or "none"
+        return (f"silver: {self.silver.path} (version {self.silver.version}, {self.published:,} rows)\n"
+                f"quarantine: {self.quarantine.path} (version {self.quarantine.version}, "
+                f"{self.quarantined:,} rows; {reasons})\n"
+                f"  rows in {self.rows_in:,} = published {self.published:,} + quarantined "
+                f"{self.quarantined:,} + duplicates dropped {self.duplicates:,}")
+
+
+def parse_bronze(bronze: DataFrame) -> DataFrame:
+    return (bronze.transform(with_source_fields).transform(with_decoded_text)
+            .transform(with_clean_text).transform(with_label))
+
+
+def quarantine_rows(flagged: DataFrame, run_id: str, bronze_version: int) -> DataFrame:
+    """Failed rows with everything needed to inspect and replay them (the original bytes)."""
+    return flagged.transform(filter_failed).select(
+        "source_path", "review_id", "file_name", "failed_checks", "raw_text", "content",
+        F.lit(bronze_version).alias("bronze_version"), F.lit(run_id).alias("run_id"),
+        F.current_timestamp().alias("quarantined_at"),
+    )
+
+
+def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None) -> CleanResult:
+    run_id = new_run_id()
+    bronze_path = lake.require(spark, cfg, "bronze")
+    bronze_version = lake.current_version(spark, bronze_path) if bronze_version is None else bronze_version
+    suite = silver_reviews_suite(cfg.clean)
+    flagged = (
+        lake.read_table(spark, cfg, "bronze", version=bronze_version)
+        .transform(parse_bronze)
+        .transform(with_failed_checks, suite.row_predicates())
+        .withColumn("quarantined", F.size("failed_checks") > 0)
+        .cache()
+    )
+    rows_in = flagged.count()
+    if rows_in == 0:
+        raise CrosslakeError(f"bronze version {bronze_version} is empty: run `crosslake ingest` on a corpus first")
+    quarantine = quarantine_rows(flagged, run_id, bronze_version).cache()
+    passed = (flagged.transform(filter_passed).transform(with_content_hash)
+              .transform(with_split, validation_fraction=cfg.clean.validation_fraction, seed=cfg.clean.split_seed))
+    silver = passed.transform(filter_duplicates).transform(select_silver).cache()
+    n_quarantined, n_passed, n_published = quarantine.count(), passed.count(), silver.count()
+    duplicates = n_passed - n_published
+    if rows_in != n_published + n_quarantined + duplicates or n_passed + n_quarantined != rows_in:
+        raise CrosslakeError(f"row counts do not add up: in {rows_in}, passed {n_passed}, "
+                             f"quarantined {n_quarantined}, published {n_published}; nothing written")
+    log.info("rows in %d = published %d + quarantined %d + duplicates dropped %d",
+             rows_in, n_published, n_quarantined, duplicates)
+
+    checks = run_checks(flagged, suite, "input") + run_checks(silver, suite, "output")
+    reasons = {r["reason"]: r["count"] for r in quarantine.select(F.explode("failed_checks").alias("reason"))
+               .groupBy("reason").count().collect()}
+    # Quarantine is written even when the publish is blocked: it is the record of what was wrong.
+    q_version = lake.write_table(quarantine, cfg, "quarantine", mode="overwrite")
+    failed = [c for c in checks if not c.success]
+    if failed:
+        raise DataQualityError(
+            "silver publish blocked by data quality: " + "; ".join(c.describe() for c in failed)
+            + f". Nothing was published; inspect `crosslake tables show quarantine` and the source files.")
+    s_version = lake.write_table(silver, cfg, "silver", mode="overwrite")
+    for df in (flagged, quarantine, silver):
+        df.unpersist()
+    return CleanResult(
+        rows_in, n_published, n_quarantined, duplicates,
+        lake.TableInfo("silver", cfg.table_path("silver"), s_version, n_published),
+        lake.TableInfo("quarantine", cfg.table_path("quarantine"), q_version, n_quarantined),
+        checks, reasons,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    return job_main(sys.modules[__name__], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Inspect the lake's tables: list them, show one's history, read it as of a version.
+
+    crosslake tables                         every table: version, rows, location
+    crosslake tables history silver          versions, operations, row metrics
+    crosslake tables show silver --version 0 --limit 5
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from pyspark.sql import SparkSession
+
+from crosslake import lake
+from crosslake.config import Config
+from crosslake.errors import ConfigError
+from crosslake.runner import job_main
+
+NAME = "tables"
+HELP = "List tables with version and row count, show a table's history, or read a table as of an earlier version."
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("action", nargs="?", default="list", choices=["list", "history", "show"])
+    parser.add_argument("name", nargs="?", help="table name (bronze, silver, quarantine, gold, ...)")
+    parser.add_argument("--version", type=int, help="show: read as of this version")
+    parser.add_argument("--timestamp", help="show: read as of this time, e.g. '2026-11-21 08:00:00'")
+    parser.add_argument("--limit", type=int, default=20, help="rows or history entries to print (default 20)")
+
+
+def run(spark: SparkSession, cfg: Config, *, action: str = "list", name: str | None = None,
+        version: int | None = None, timestamp: str | None = None, limit: int = 20) -> str:
+    if action == "list":
+        infos = lake.list_tables(spark, cfg)
+        if not infos:
+            return f"no tables under {cfg.lake.root} yet: run `crosslake pipeline`"
+        width = max(len(i.name) for i in infos)
+        return "\n".join([f"{'table':<{width}}  version  {'rows':>10}  location"] + [
+            f"{i.name:<{width}}  {i.version:>7}  {i.rows:>10,}  {i.path}" for i in infos])
+    if not name:
+        raise ConfigError(f"`crosslake tables {action}` needs a table name: one of {', '.join(cfg.tables)}")
+    if action == "history":
+        rows = lake.history(spark, cfg, name, limit).collect()
+        out = [f"history of {name} ({cfg.table_path(name)}):", "version  timestamp            operation  metrics"]
+        for r in rows:
+            metrics = {k: v for k, v in (r.operationMetrics or {}).items()
+                       if k in ("numOutputRows", "numTargetRowsInserted", "numTargetRowsUpdated", "numFiles")}
+            out.append(f"{r.version:>7}  {r.timestamp:%Y-%m-%d %H:%M:%S}  {r.operation:<9}  {json.dumps(metrics)}")
+        return "\n".join(out)
+    df = lake.read_table(spark, cfg, name, version=version, timestamp=timestamp)
+    df = df.drop("content") if "content" in df.columns else df  # raw bytes do not print usefully
+    return df._jdf.showString(limit, 60, False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return job_main(sys.modules[__name__], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

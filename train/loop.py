@@ -1,0 +1,104 @@
+"""The training loop. It sees batches of (token_ids, labels) tensors and nothing else:
+no Spark, no petastorm (those live behind train.feeder.Feeder)."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+import torch
+from torch import nn
+
+from train.config import TrainConfig
+from train.feeder import Feeder
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Metrics:
+    loss: float
+    accuracy: float
+    rows: int
+
+
+@dataclass
+class FitResult:
+    history: list[dict] = field(default_factory=list)  # one entry per epoch
+    best_epoch: int = 0
+
+
+def _autocast(device: torch.device):
+    # bf16 on GPUs: roughly twice the throughput, and no loss scaling needed (unlike fp16).
+    return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def train_one_epoch(
+    model: nn.Module, batches: Iterable[Batch], optimizer: torch.optim.Optimizer, device: torch.device,
+    *, on_batch: Callable[[int], None] | None = None,
+) -> Metrics:
+    model.train()
+    loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
+    total_loss, correct, rows = 0.0, 0, 0
+    for ids, labels in batches:
+        ids, labels = ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        optimizer.zero_grad(set_to_none=True)
+        with _autocast(device):
+            logits = model(ids)
+        loss = loss_fn(logits.float(), labels)
+        (loss / len(labels)).backward()
+        optimizer.step()
+        total_loss += loss.item()
+        correct += ((logits > 0).float() == labels).sum().item()
+        rows += len(labels)
+        if on_batch:
+            on_batch(len(labels))
+    return Metrics(total_loss / max(rows, 1), correct / max(rows, 1), rows)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -> Metrics:
+    model.eval()
+    loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
+    total_loss, correct, rows = 0.0, 0, 0
+    for ids, labels in batches:
+        ids, labels = ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        with _autocast(device):
+            logits = model(ids).float()
+        total_loss += loss_fn(logits, labels).item()
+        correct += ((logits > 0).float() == labels).sum().item()
+        rows += len(labels)
+    return Metrics(total_loss / max(rows, 1), correct / max(rows, 1), rows)
+
+
+def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device,
+        *, progress: Callable[[str, int], Callable[[int], None]] | None = None) -> FitResult:
+    """Train for cfg.epochs; keep the weights of the epoch with the best validation accuracy."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # Cosine decay over the whole run: large steps early, fine ones at the end.
+    steps = cfg.epochs * max(1, -(-feeder.rows("train") // cfg.batch_size))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
+    result, best_acc, best_state = FitResult(), -1.0, None
+    for epoch in range(1, cfg.epochs + 1):
+        tick = progress(f"epoch {epoch}/{cfg.epochs}", feeder.rows("train")) if progress else None
+
+        def on_batch(n: int) -> None:
+            schedule.step()
+            if tick:
+                tick(n)
+
+        train_m = train_one_epoch(model, feeder.batches("train", shuffle=True, epoch=epoch), optimizer, device,
+                                  on_batch=on_batch)
+        val_m = evaluate(model, feeder.batches("validation", shuffle=False, epoch=epoch), device)
+        result.history.append({"epoch": epoch, "train_loss": train_m.loss, "train_accuracy": train_m.accuracy,
+                               "val_loss": val_m.loss, "val_accuracy": val_m.accuracy})
+        log.info("epoch %d: train loss %.4f acc %.4f | validation loss %.4f acc %.4f",
+                 epoch, train_m.loss, train_m.accuracy, val_m.loss, val_m.accuracy)
+        if val_m.accuracy > best_acc:
+            best_acc, best_state, result.best_epoch = val_m.accuracy, copy.deepcopy(model.state_dict()), epoch
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return result
