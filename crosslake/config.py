@@ -68,6 +68,7 @@ class FeaturesConfig:
 @dataclass(frozen=True)
 class BaselineConfig:
     num_features: int
+    standardization: bool
     reg_param: float
     elastic_net: float
     max_iter: int

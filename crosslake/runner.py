@@ -54,19 +54,24 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
     setup_logging(args.verbose)
     options = {k: v for k, v in vars(args).items() if k not in COMMON_OPTIONS}
     started = time.monotonic()
-    spark = None
+    spark, owns_session = None, False
     try:
         cfg = load_config(args.profile, lake_root=args.lake_root, overrides=args.set)
         if getattr(module, "NEEDS_SPARK", True):
-            from crosslake.session import build_session  # pyspark import only for Spark jobs
+            from pyspark.sql import SparkSession  # pyspark import only for Spark jobs
 
+            from crosslake.session import build_session
+
+            # Stop the session only if this job started it: a notebook's or a test's
+            # session outlives the job it ran.
+            owns_session = SparkSession.getActiveSession() is None
             spark = build_session(module.NAME, cfg)
         result = module.run(spark, cfg, **options)
     except CrosslakeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     finally:
-        if spark is not None:
+        if spark is not None and owns_session:
             spark.stop()
     if result is not None:
         print(result.report() if hasattr(result, "report") else result)
@@ -78,8 +83,11 @@ def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)-5s %(name)s: %(message)s", datefmt="%H:%M:%S", force=True)
-    for noisy in ("py4j", "great_expectations", "petastorm", "urllib3", "fsspec", "matplotlib"):
+    for noisy in ("py4j", "great_expectations", "urllib3", "fsspec", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # petastorm warns about float32 conversion and Parquet file sizes on every converter;
+    # neither applies to int token arrays of this size. Its real failures raise.
+    logging.getLogger("petastorm").setLevel(logging.ERROR)
 
 
 def new_run_id() -> str:

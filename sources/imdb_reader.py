@@ -46,7 +46,7 @@ def open_corpus(path: str | Path, landing_dir: str | Path) -> Corpus:
         )
     archive = extracted = None
     if path.is_file():
-        if not tarfile.is_tarfile(path):
+        if not _is_tar(path):
             raise CrosslakeError(f"source {path} is a file but not a tar archive: expected aclImdb_v1.tar.gz")
         archive = path
         path = extracted = _extract(path, Path(landing_dir))
@@ -58,6 +58,13 @@ def open_corpus(path: str | Path, landing_dir: str | Path) -> Corpus:
             f"<id>_<rating>.txt files; run `crosslake generate` or point source.path at the corpus"
         )
     return Corpus(root=root, review_dirs=dirs, origin=str(archive or path), archive=archive, extracted_to=extracted)
+
+
+def _is_tar(path: Path) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except (tarfile.TarError, EOFError, OSError) as exc:  # a truncated .gz fails inside is_tarfile
+        raise CrosslakeError(f"cannot read archive {path}: {exc}; is the download complete?") from exc
 
 
 def _find_root(path: Path) -> Path:

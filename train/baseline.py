@@ -26,7 +26,8 @@ def fit_baseline(train_df: DataFrame, cfg: BaselineConfig) -> PipelineModel:
         CountVectorizer(inputCol="words", outputCol="tf", vocabSize=cfg.num_features),
         IDF(inputCol="tf", outputCol="features"),
         LogisticRegression(featuresCol="features", labelCol="label", regParam=cfg.reg_param,
-                           elasticNetParam=cfg.elastic_net, maxIter=cfg.max_iter),
+                           elasticNetParam=cfg.elastic_net, maxIter=cfg.max_iter,
+                           standardization=cfg.standardization),
     ])
     return pipeline.fit(train_df.transform(with_bag_of_words))
 

@@ -124,4 +124,5 @@ SILVER_COLUMNS = ("review_id", "split", "label", "rating", "text", "content_hash
 
 def select_silver(df: DataFrame) -> DataFrame:
     """The published silver schema, in order. Requires: SILVER_COLUMNS (ingest_run_id from run_id)."""
+    require_columns(df, *(c for c in SILVER_COLUMNS if c != "ingest_run_id"), "run_id")
     return df.withColumnRenamed("run_id", "ingest_run_id").select(*SILVER_COLUMNS)

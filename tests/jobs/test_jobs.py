@@ -1,0 +1,147 @@
+"""Each job through its main([...]), as spark-submit would run it, on a tiny corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from pyspark.sql import functions as F
+
+from crosslake import lake
+from crosslake.config import load_config
+from jobs import clean, features, generate, ingest, score, tables, train
+from train.store import load_model
+
+
+@pytest.fixture(scope="module")
+def lake_dir(tmp_path_factory, spark):
+    """A lake built stage by stage through the jobs' main()."""
+    root = tmp_path_factory.mktemp("jobs")
+    return root
+
+
+def args(root, *extra):
+    return ["--profile", "test", "--lake-root", str(root / "lake"), "--set", f"source.path={root / 'aclImdb'}",
+            "--set", "train.epochs=1", *extra]
+
+
+@pytest.fixture(scope="module")
+def built(lake_dir, spark):
+    assert generate.main(args(lake_dir, "--train", "300", "--test", "200", "--unsup", "20")) == 0
+    for job in (ingest, clean, features, train, score):
+        assert job.main(args(lake_dir)) == 0, job.NAME
+    return load_config("test", lake_root=str(lake_dir / "lake"))
+
+
+def test_ingest_lands_every_file_once(built, lake_dir, spark, capsys):
+    bronze = lake.read_table(spark, built, "bronze")
+    manifest = json.loads((lake_dir / "aclImdb" / "crosslake_manifest.json").read_text())
+    assert bronze.count() == 300 + 200 + 20 + len(manifest["malformed"])
+    assert bronze.select("source_path").distinct().count() == bronze.count()
+    assert bronze.filter(F.col("run_id").isNull() | F.col("ingest_time").isNull()).count() == 0
+    # re-running on the same files adds nothing, and says so
+    assert ingest.main(args(lake_dir)) == 0
+    assert "0 new" in capsys.readouterr().out
+    assert lake.read_table(spark, built, "bronze").count() == bronze.count()
+
+
+def test_clean_publishes_silver_and_quarantines_with_reasons(built, spark):
+    silver = lake.read_table(spark, built, "silver")
+    quarantine = lake.read_table(spark, built, "quarantine")
+    bronze = lake.read_table(spark, built, "bronze")
+    assert silver.columns == ["review_id", "split", "label", "rating", "text", "content_hash", "source_path",
+                              "ingest_run_id"]
+    assert silver.filter(F.col("text").contains("<br")).count() == 0
+    assert silver.select("content_hash").distinct().count() == silver.count()
+    dropped = bronze.count() - silver.count() - quarantine.count()
+    assert dropped >= 0
+    reasons = {r.file_name: r.failed_checks for r in quarantine.collect()}
+    assert reasons["notes.txt"] == ["file_name_is_id_rating_txt"]
+    assert reasons["90002_3.txt"] == ["valid_utf8"]
+    assert reasons["90007_2.txt"] == ["rating_fits_folder"]
+    assert {bytes(r.content) for r in quarantine.filter(F.col("file_name") == "90000_8.txt").collect()} == {b""}
+
+
+def test_features_write_gold_and_vocabulary_with_versions(built, spark):
+    gold = lake.read_table(spark, built, "gold")
+    vocab = lake.read_table(spark, built, "vocabulary")
+    assert {r.n for r in gold.select(F.size("token_ids").alias("n")).distinct().collect()} == {200}
+    assert gold.filter(F.col("label").isNull()).count() == 0
+    assert {r.split for r in gold.select("split").distinct().collect()} == {"train", "validation", "test"}
+    silver_v = lake.current_version(spark, built.table_path("silver"))
+    assert {tuple(r) for r in gold.select("silver_version", "vocab_version").distinct().collect()} == \
+           {(silver_v, lake.current_version(spark, built.table_path("vocabulary")))}
+    assert vocab.agg(F.min("id")).first()[0] == 2
+
+
+def test_train_saves_model_with_lineage(built, spark):
+    stored = load_model(built.model_store, built.models.name)
+    meta = stored.metadata
+    assert meta["data"]["gold_version"] == lake.current_version(spark, built.table_path("gold"))
+    assert meta["data"]["rows"]["train"] == lake.read_table(spark, built, "gold").filter("split = 'train'").count()
+    assert 0 <= meta["metrics"]["test_accuracy"] <= 1 and 0 <= meta["metrics"]["baseline_test_accuracy"] <= 1
+    assert meta["config"]["train"]["epochs"] == 1 and meta["code_version"]
+    assert len(stored.vocabulary) == lake.read_table(spark, built, "vocabulary").count()
+
+
+def test_score_stamps_model_and_input_versions(built, spark):
+    preds = lake.read_table(spark, built, "predictions")
+    silver = lake.read_table(spark, built, "silver").filter(F.col("split").isin("test", "unsup"))
+    assert preds.count() == silver.count()
+    stamps = preds.select("model_name", "model_version", "input_table", "input_version").distinct().collect()
+    assert [tuple(r) for r in stamps] == [("sentiment_cnn", 1, "silver",
+                                           lake.current_version(spark, built.table_path("silver")))]
+    assert preds.filter((F.col("probability") < 0) | (F.col("probability") > 1)).count() == 0
+    assert preds.filter(F.col("prediction") != (F.col("probability") >= 0.5).cast("int")).count() == 0
+
+
+def test_tables_lists_and_time_travels(built, lake_dir, capsys):
+    assert tables.main(args(lake_dir)) == 0
+    listing = capsys.readouterr().out
+    for name in ("bronze", "silver", "quarantine", "vocabulary", "gold", "predictions"):
+        assert name in listing
+    assert tables.main(args(lake_dir, "history", "bronze")) == 0
+    history = capsys.readouterr().out
+    # the second ingest of the same files inserted nothing, so it committed no new version
+    assert "      0  " in history and "WRITE" in history and "      1  " not in history
+    assert tables.main(args(lake_dir, "show", "silver", "--version", "0", "--limit", "3")) == 0
+    assert "review_id" in capsys.readouterr().out
+    assert tables.main(args(lake_dir, "show", "silver", "--version", "99")) == 1
+    assert "versions 0..0" in capsys.readouterr().err
+
+
+def one_line_error(capsys) -> str:
+    """Exactly one `error:` line, and it is the last thing printed (no traceback after it)."""
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("error: ")]
+    assert len(errors) == 1 and err[-1] == errors[0], err
+    assert "Traceback" not in "\n".join(err)
+    return errors[0]
+
+
+def test_bad_input_gives_one_line_errors_and_nonzero_exits(tmp_path, spark, capsys):
+    a = ["--profile", "test", "--lake-root", str(tmp_path / "lake")]
+    assert ingest.main(a + ["--source", str(tmp_path / "nowhere")]) == 1
+    assert "crosslake generate" in one_line_error(capsys)
+    (tmp_path / "empty").mkdir()
+    assert ingest.main(a + ["--source", str(tmp_path / "empty")]) == 1
+    assert "no reviews under" in one_line_error(capsys)
+    assert clean.main(a) == 1
+    assert "table 'bronze' does not exist yet" in one_line_error(capsys)
+    assert score.main(a) == 1
+    assert "crosslake train" in one_line_error(capsys)
+    assert clean.main(["--profile", "nope"]) == 2
+    assert "unknown profile 'nope'" in one_line_error(capsys)
+
+
+def test_batch_check_failure_blocks_the_publish(tmp_path, spark, capsys):
+    """11 malformed files in a corpus of 41 is far above the 5% quarantine limit."""
+    a = ["--profile", "test", "--lake-root", str(tmp_path / "lake"), "--set", f"source.path={tmp_path / 'c'}"]
+    assert generate.main(a + ["--train", "20", "--test", "10", "--unsup", "0"]) == 0
+    assert ingest.main(a) == 0
+    capsys.readouterr()
+    assert clean.main(a) == 3
+    assert "quarantine_fraction" in one_line_error(capsys)
+    cfg = load_config("test", lake_root=str(tmp_path / "lake"))
+    assert not lake.exists(spark, cfg.table_path("silver"))          # nothing published
+    assert lake.read_table(spark, cfg, "quarantine").count() == 11    # but the bad rows are recorded

@@ -1,0 +1,48 @@
+import pytest
+
+from crosslake.config import load_config
+from crosslake.errors import ConfigError
+
+
+def test_profile_overlays_base_and_keeps_unset_keys():
+    base_like = load_config("local")
+    test = load_config("test")
+    assert test.profile == "test"
+    assert test.spark.master == "local[2]" and test.spark.conf["spark.sql.shuffle.partitions"] == 2
+    # keys the overlay does not mention come from base.yaml
+    assert test.spark.conf["spark.sql.extensions"] == "io.delta.sql.DeltaSparkSessionExtension"
+    assert test.tables == base_like.tables
+    assert test.train.kernel_sizes == [3, 4, 5]
+
+
+def test_profile_from_environment(monkeypatch):
+    monkeypatch.setenv("CROSSLAKE_PROFILE", "test")
+    assert load_config().profile == "test"
+    monkeypatch.delenv("CROSSLAKE_PROFILE")
+    assert load_config().profile == "local"
+
+
+def test_unknown_profile_names_the_choices():
+    with pytest.raises(ConfigError, match=r"unknown profile 'prod'.*local.*test"):
+        load_config("prod")
+
+
+def test_set_overrides_are_typed_and_checked():
+    cfg = load_config("test", overrides=["train.epochs=9", "score.splits=[test]"])
+    assert cfg.train.epochs == 9 and cfg.score.splits == ["test"]
+    with pytest.raises(ConfigError, match="train.epochs' must be int"):
+        load_config("test", overrides=["train.epochs=many"])
+    with pytest.raises(ConfigError, match="unknown key.*epoch.*'train'"):
+        load_config("test", overrides=["train.epoch=3"])
+    with pytest.raises(ConfigError, match="section.key=value"):
+        load_config("test", overrides=["oops"])
+
+
+def test_lake_root_resolution(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_config("test").lake.root == str(tmp_path / "lake")
+    assert load_config("test", lake_root="elsewhere").table_path("silver") == str(tmp_path / "elsewhere/silver/reviews")
+    monkeypatch.setenv("CROSSLAKE_LAKE_ROOT", "s3a://bucket/lake")
+    assert load_config("test").table_path("gold") == "s3a://bucket/lake/gold/reviews"
+    with pytest.raises(ConfigError, match="unknown table 'platinum'"):
+        load_config("test").table_path("platinum")

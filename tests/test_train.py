@@ -1,0 +1,135 @@
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from crosslake.errors import CrosslakeError
+from train.config import TrainConfig
+from train.feeder import FeederError, checked
+from train.loop import evaluate, fit, train_one_epoch
+from train.model import ModelSpec, TextCNN
+from train.store import load_model, save_model, versions
+
+SPEC = ModelSpec(vocab_size=20, max_len=12, embed_dim=16, num_filters=16, kernel_sizes=(2, 3), dropout=0.0)
+
+
+def order_task(n: int, seed: int):
+    """Label 1 when token 5 comes right before token 6, 0 when right after: both classes
+    hold the same words, so only word order separates them."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(7, 20, (n, SPEC.max_len), generator=g)
+    labels = torch.randint(0, 2, (n,), generator=g).float()
+    pos = torch.randint(0, SPEC.max_len - 1, (n,), generator=g)
+    for i in range(n):
+        a, b = (5, 6) if labels[i] == 1 else (6, 5)
+        ids[i, pos[i]], ids[i, pos[i] + 1] = a, b
+    return ids, labels
+
+
+def batches(ids, labels, size=32):
+    return [(ids[i:i + size], labels[i:i + size]) for i in range(0, len(labels), size)]
+
+
+class ListFeeder:
+    def __init__(self, splits):
+        self.splits = splits
+
+    def rows(self, split):
+        return len(self.splits[split][1])
+
+    def batches(self, split, *, shuffle, epoch):
+        return iter(batches(*self.splits[split]))
+
+
+def cfg(**kw):
+    base = dict(epochs=8, batch_size=32, lr=0.01, weight_decay=0.0, embed_dim=16, num_filters=16,
+                kernel_sizes=[2, 3], dropout=0.0, seed=0, device="cpu", num_threads=1, loader_workers=1)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_cnn_learns_what_only_word_order_tells():
+    torch.manual_seed(0)
+    model = TextCNN(SPEC)
+    feeder = ListFeeder({"train": order_task(640, 1), "validation": order_task(128, 2)})
+    result = fit(model, feeder, cfg(), torch.device("cpu"))
+    test = evaluate(model, batches(*order_task(256, 3)), torch.device("cpu"))
+    assert test.accuracy > 0.95 and test.rows == 256
+    assert len(result.history) == 8 and 1 <= result.best_epoch <= 8
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
+def test_train_one_epoch_counts_rows_and_moves_weights():
+    model = TextCNN(SPEC)
+    before = [p.detach().clone() for p in model.parameters()]
+    m = train_one_epoch(model, batches(*order_task(70, 4)), torch.optim.SGD(model.parameters(), lr=0.1),
+                        torch.device("cpu"))
+    assert m.rows == 70 and 0 <= m.accuracy <= 1
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_checked_fails_loudly_on_a_short_read():
+    full = batches(*order_task(64, 5))
+    assert sum(len(y) for _, y in checked(iter(full), expected=64, what="x")) == 64
+    with pytest.raises(FeederError, match="delivered 32 rows, the table has 64"):
+        list(checked(iter(full[:1]), expected=64, what="x"))
+
+
+def test_store_round_trip_versions_and_lineage(tmp_path):
+    model = TextCNN(SPEC).eval()
+    v1, path = save_model(tmp_path, "m", model, {"a": 2}, {"data": {"gold_version": 3}})
+    v2, _ = save_model(tmp_path, "m", model, {"a": 2}, {})
+    assert (v1, v2) == (1, 2) and versions(tmp_path, "m") == [1, 2]
+    stored = load_model(tmp_path, "m", 1)
+    ids = order_task(8, 6)[0]
+    assert torch.equal(stored.model(ids), model(ids))
+    assert stored.vocabulary == {"a": 2} and stored.metadata["data"]["gold_version"] == 3
+    assert load_model(tmp_path, "m").version == 2  # latest by default
+    # an interrupted save (no metadata yet) is not a version
+    (path.parent / "v3").mkdir()
+    assert load_model(tmp_path, "m").version == 2
+
+
+def test_store_refuses_tampered_truncated_or_missing_models(tmp_path):
+    _, path = save_model(tmp_path, "m", TextCNN(SPEC), {}, {})
+    weights = path / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CrosslakeError, match="does not match the checksum"):
+        load_model(tmp_path, "m")
+    weights.write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(CrosslakeError, match="checksum"):
+        load_model(tmp_path, "m")
+    with pytest.raises(CrosslakeError, match="no model 'other'.*crosslake train"):
+        load_model(tmp_path, "other")
+    with pytest.raises(CrosslakeError, match="no version 7"):
+        load_model(tmp_path, "m", 7)
+
+
+def test_petastorm_feeder_delivers_every_row_each_epoch_and_cleans_up(spark, tmp_path):
+    from train.petastorm_feeder import OWNER_FILE, PetastormFeeder
+
+    # a cache left by a killed run (its process is gone) must be removed on start
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / "cache" / "killed-run"
+    stale.mkdir(parents=True)
+    (stale / OWNER_FILE).write_text(dead.stdout.strip())
+    rows = [([i % 7 + 2] * 6, i % 2) for i in range(203)]
+    df = spark.createDataFrame(rows, "token_ids array<int>, label int")
+    splits = {"train": df, "validation": df.limit(17)}
+    with PetastormFeeder(spark, splits, cache_root=str(tmp_path / "cache"), run_id="r1", batch_size=16,
+                         workers=1, seed=0) as feeder:
+        assert not stale.exists()
+        assert (tmp_path / "cache" / "r1" / OWNER_FILE).read_text() == str(os.getpid())
+        for epoch in (1, 2):
+            got = list(feeder.batches("train", shuffle=True, epoch=epoch))
+            assert sum(len(y) for _, y in got) == 203
+            ids = torch.cat([x for x, _ in got])
+            assert ids.dtype == torch.int64 and ids.shape == (203, 6)
+            # contents, not only counts: every (id, label) pair of the table comes back once
+            pairs = sorted((int(x[0]), int(y)) for xb, yb in got for x, y in zip(xb, yb))
+            assert pairs == sorted((r[0][0], r[1]) for r in rows)
+        assert feeder.rows("validation") == 17
+    assert not (tmp_path / "cache" / "r1").exists()
