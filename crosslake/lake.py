@@ -44,6 +44,17 @@ def require(spark: SparkSession, cfg: Config, name: str) -> str:
     return path
 
 
+def pinned_version(spark: SparkSession, cfg: Config, name: str, version: int | None = None) -> int:
+    """The version a job will read: `version` if given (checked to exist), else the latest."""
+    path = require(spark, cfg, name)
+    latest = current_version(spark, path)
+    if version is None:
+        return latest
+    if not 0 <= version <= latest:
+        raise CrosslakeError(f"table '{name}' has versions 0..{latest}; version {version} does not exist")
+    return version
+
+
 def read_table(
     spark: SparkSession,
     cfg: Config,
@@ -56,10 +67,7 @@ def read_table(
     path = require(spark, cfg, name)
     reader = spark.read.format("delta")
     if version is not None:
-        latest = current_version(spark, path)
-        if not 0 <= version <= latest:
-            raise CrosslakeError(f"table '{name}' has versions 0..{latest}; version {version} does not exist")
-        reader = reader.option("versionAsOf", version)
+        reader = reader.option("versionAsOf", pinned_version(spark, cfg, name, version))
     elif timestamp is not None:
         reader = reader.option("timestampAsOf", timestamp)
     return reader.load(path)

@@ -11,8 +11,12 @@ rows in = rows published + rows quarantined + duplicates dropped.
 
 from __future__ import annotations
 
-import logging
 import sys
+
+if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+
+import logging
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
@@ -76,8 +80,7 @@ def quarantine_rows(flagged: DataFrame, run_id: str, bronze_version: int) -> Dat
 
 def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None) -> CleanResult:
     run_id = new_run_id()
-    bronze_path = lake.require(spark, cfg, "bronze")
-    bronze_version = lake.current_version(spark, bronze_path) if bronze_version is None else bronze_version
+    bronze_version = lake.pinned_version(spark, cfg, "bronze", bronze_version)
     suite = silver_reviews_suite(cfg.clean)
     flagged = (
         lake.read_table(spark, cfg, "bronze", version=bronze_version)
@@ -110,7 +113,7 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None) 
     if failed:
         raise DataQualityError(
             "silver publish blocked by data quality: " + "; ".join(c.describe() for c in failed)
-            + f". Nothing was published; inspect `crosslake tables show quarantine` and the source files.")
+            + ". Nothing was published; inspect `crosslake tables show quarantine` and the source files.")
     s_version = lake.write_table(silver, cfg, "silver", mode="overwrite")
     for df in (flagged, quarantine, silver):
         df.unpersist()

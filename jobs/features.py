@@ -12,6 +12,9 @@ are not model-ready training data and stay in silver only.
 from __future__ import annotations
 
 import sys
+
+if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -49,8 +52,7 @@ class FeaturesResult:
 
 
 def run(spark: SparkSession, cfg: Config, *, silver_version: int | None = None) -> FeaturesResult:
-    silver_path = lake.require(spark, cfg, "silver")
-    silver_version = lake.current_version(spark, silver_path) if silver_version is None else silver_version
+    silver_version = lake.pinned_version(spark, cfg, "silver", silver_version)
     silver = lake.read_table(spark, cfg, "silver", version=silver_version)
     labelled = silver.filter(F.col("split").isin(*LABELLED_SPLITS)).transform(with_tokens).cache()
     n_silver, n_labelled = silver.count(), labelled.count()

@@ -11,6 +11,9 @@ path); new files are added.
 from __future__ import annotations
 
 import sys
+
+if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession

@@ -9,8 +9,12 @@ first (the embedded default needs nothing else).
 
 from __future__ import annotations
 
-import logging
 import sys
+
+if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

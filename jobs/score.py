@@ -11,6 +11,9 @@ version and the input table and version it came from; re-scoring replaces, never
 from __future__ import annotations
 
 import sys
+
+if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
@@ -53,8 +56,7 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | None = None,
         input_version: int | None = None) -> ScoreResult:
     stored = load_model(cfg.model_store, cfg.models.name, model_version)  # fails fast, on the driver
     name = cfg.score.input_table
-    input_path = lake.require(spark, cfg, name)
-    input_version = lake.current_version(spark, input_path) if input_version is None else input_version
+    input_version = lake.pinned_version(spark, cfg, name, input_version)
     max_len = stored.metadata["spec"]["max_len"]
     rows = lake.read_table(spark, cfg, name, version=input_version).filter(F.col("split").isin(*cfg.score.splits))
     predictions = (

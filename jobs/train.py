@@ -9,11 +9,14 @@ test accuracies with the model, beside the exact data versions, config and code 
 
 from __future__ import annotations
 
+import sys
+
+if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+
 import dataclasses
 import logging
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -62,8 +65,7 @@ class TrainResult:
 
 def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None) -> TrainResult:
     run_id = new_run_id()
-    gold_path = lake.require(spark, cfg, "gold")
-    gold_version = lake.current_version(spark, gold_path) if gold_version is None else gold_version
+    gold_version = lake.pinned_version(spark, cfg, "gold", gold_version)
     gold = lake.read_table(spark, cfg, "gold", version=gold_version)
     first = gold.select("vocab_version", "silver_version", F.size("token_ids").alias("max_len")).first()
     if first is None:
@@ -107,7 +109,7 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None) ->
 
     version, path = save_model(cfg.model_store, cfg.models.name, model.cpu(), vocab, metadata={
         "run_id": run_id,
-        "data": {"gold_table": gold_path, "gold_version": gold_version, "silver_version": first.silver_version,
+        "data": {"gold_table": cfg.table_path("gold"), "gold_version": gold_version, "silver_version": first.silver_version,
                  "vocabulary_version": first.vocab_version, "rows": rows},
         "metrics": {"test_accuracy": test.accuracy, "test_loss": test.loss, "baseline_test_accuracy": baseline_acc,
                     "best_epoch": history.best_epoch, "history": history.history},

@@ -2,7 +2,6 @@
 
 import great_expectations.expectations as gxe
 import pytest
-from pyspark.sql import functions as F
 
 from crosslake.config import load_config
 from expectations.silver_reviews import silver_reviews_suite
