@@ -48,5 +48,6 @@ def build_session(job: str, cfg: Config) -> SparkSession:
         builder = builder.config("spark.jars", ",".join(local_jars()))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(cfg.spark.log_level)
-    log.info("spark %s session for %s (profile %s, master %s)", spark.version, job, cfg.profile, cfg.spark.master)
+    log.info("spark %s session for %s (profile %s, master %s)", spark.version, job, cfg.profile,
+             spark.sparkContext.master)
     return spark

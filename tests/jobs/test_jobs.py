@@ -145,3 +145,26 @@ def test_batch_check_failure_blocks_the_publish(tmp_path, spark, capsys):
     cfg = load_config("test", lake_root=str(tmp_path / "lake"))
     assert not lake.exists(spark, cfg.table_path("silver"))          # nothing published
     assert lake.read_table(spark, cfg, "quarantine").count() == 11    # but the bad rows are recorded
+
+
+def test_a_job_file_runs_under_spark_submit(tmp_path):
+    """spark-submit runs jobs/train.py as a file: its imports must find the train package,
+    not jobs/train.py itself, and its exit code must reach the caller."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from crosslake.session import local_jars
+
+    root = Path(__file__).resolve().parents[2]
+    venv_bin = str(Path(sys.executable).parent)
+    done = subprocess.run(
+        [f"{venv_bin}/spark-submit", "--master", "local[1]", "--jars", ",".join(local_jars()),
+         str(root / "jobs" / "train.py"), "--profile", "test", "--lake-root", str(tmp_path / "lake")],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}"})
+    output = done.stdout + done.stderr  # spark-submit merges the Python process's stderr into stdout
+    assert done.returncode == 1, output[-2000:]
+    assert "error: table 'gold' does not exist yet" in output
+    assert "Traceback" not in output
