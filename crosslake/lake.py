@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from delta.tables import DeltaTable
@@ -131,7 +130,3 @@ def list_tables(spark: SparkSession, cfg: Config) -> list[TableInfo]:
             out.append(TableInfo(name, path, current_version(spark, path), rows))
     return out
 
-
-def local_path(uri: str) -> Path:
-    """A filesystem path for a local lake location (file: URIs or plain paths)."""
-    return Path(uri.removeprefix("file:"))

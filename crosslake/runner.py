@@ -107,7 +107,3 @@ def code_version() -> str:
         from crosslake import __version__
 
         return f"crosslake-{__version__}"
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"

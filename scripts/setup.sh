@@ -30,7 +30,7 @@ if [ ! -x .venv/bin/python ]; then
   log "creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
-py_stamp=$(stamp_of pyproject.toml)
+py_stamp=$(stamp_of pyproject.toml scripts/setup.sh)
 if [ "$(cat .venv/.crosslake-stamp 2>/dev/null)" != "$py_stamp" ]; then
   log "installing Python packages (first time: several minutes, torch is large)"
   .venv/bin/pip install -q --disable-pip-version-check --upgrade pip "setuptools>=77" wheel
