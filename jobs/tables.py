@@ -12,6 +12,8 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
+import contextlib
+import io
 import json
 
 from pyspark.sql import SparkSession
@@ -54,7 +56,10 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "list", name: str | N
         return "\n".join(out)
     df = lake.read_table(spark, cfg, name, version=version, timestamp=timestamp)
     df = df.drop("content") if "content" in df.columns else df  # raw bytes do not print usefully
-    return df._jdf.showString(limit, 60, False)
+    shown = io.StringIO()
+    with contextlib.redirect_stdout(shown):
+        df.show(limit, truncate=60)
+    return shown.getvalue().rstrip()
 
 
 def main(argv: list[str] | None = None) -> int:
