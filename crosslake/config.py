@@ -28,6 +28,23 @@ CONF_DIR_ENV = "CROSSLAKE_CONF_DIR"
 @dataclass(frozen=True)
 class LakeConfig:
     root: str
+    time_travel_hours: int  # how far back every table stays readable; VACUUM never goes below it
+
+
+@dataclass(frozen=True)
+class TableConfig:
+    path: str
+    keys: list[str]
+    partition_by: list[str]
+    properties: dict[str, Any]
+    volatile: list[str]
+    schema_evolution: bool
+
+
+@dataclass(frozen=True)
+class MaintenanceConfig:
+    vacuum_retention_hours: int
+    optimize: bool
 
 
 @dataclass(frozen=True)
@@ -92,7 +109,7 @@ class SparkConfig:
 class Config:
     profile: str
     lake: LakeConfig
-    tables: dict[str, str]
+    tables: dict[str, TableConfig]
     models: ModelsConfig
     source: SourceConfig
     generate: GenerateConfig
@@ -102,12 +119,16 @@ class Config:
     baseline: BaselineConfig
     score: ScoreConfig
     spark: SparkConfig
+    maintenance: MaintenanceConfig
+
+    def table(self, name: str) -> TableConfig:
+        if name not in self.tables:
+            raise ConfigError(f"unknown table '{name}': known tables are {', '.join(sorted(self.tables))}")
+        return self.tables[name]
 
     def table_path(self, name: str) -> str:
         """Location of a logical table, e.g. ``table_path("silver")``."""
-        if name not in self.tables:
-            raise ConfigError(f"unknown table '{name}': known tables are {', '.join(sorted(self.tables))}")
-        return _join(self.lake.root, self.tables[name])
+        return _join(self.lake.root, self.table(name).path)
 
     @property
     def model_store(self) -> str:
@@ -189,8 +210,12 @@ def _build(cls: type, data: Any, where: str) -> Any:
     values = {}
     for name in names:
         hint, value = hints[name], data[name]
+        path = f"{where}.{name}" if where != "config" else name
         if dataclasses.is_dataclass(hint):
-            values[name] = _build(hint, value, f"{where}.{name}" if where != "config" else name)
+            values[name] = _build(hint, value, path)
+        elif typing.get_origin(hint) is dict and dataclasses.is_dataclass(typing.get_args(hint)[1]):
+            item_cls = typing.get_args(hint)[1]
+            values[name] = {k: _build(item_cls, v, f"{path}.{k}") for k, v in _coerce(dict, value, path).items()}
         else:
             values[name] = _coerce(hint, value, f"{where}.{name}")
     return cls(**values)

@@ -1,24 +1,37 @@
 """The one Delta helper: every job reads and writes tables through these functions.
 
-Writes say their mode explicitly (overwrite, append, merge with named keys, or
-insert_new) and return the table version they committed, for the run's record.
+Writes state their mode explicitly; keys, partitioning, properties and whether the
+schema may evolve come from the table's block in conf/ (``tables.<name>``). Every write
+returns the table version it committed, for the run's record.
+
+Idempotence: ``sync`` and ``upsert`` first check whether the incoming rows differ from
+the table (ignoring the table's ``volatile`` columns, such as run ids and timestamps).
+When nothing differs, nothing is committed: re-running a job on the same input leaves
+the table, its version and its change feed exactly as they were.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import reduce
 from typing import Literal
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
-from crosslake.config import Config
+from crosslake.config import Config, TableConfig
 from crosslake.errors import CrosslakeError
 
 log = logging.getLogger(__name__)
 
-WriteMode = Literal["overwrite", "append", "merge", "insert_new"]
+WriteMode = Literal["overwrite", "append", "insert_new", "upsert", "sync"]
+
+
+class SchemaError(CrosslakeError):
+    """The data to write does not match the table's schema; the message names the column."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,10 @@ def require(spark: SparkSession, cfg: Config, name: str) -> str:
             f"(see `crosslake --help`; the whole chain is `crosslake pipeline`)"
         )
     return path
+
+
+def current_version(spark: SparkSession, path: str) -> int:
+    return DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
 
 
 def pinned_version(spark: SparkSession, cfg: Config, name: str, version: int | None = None) -> int:
@@ -72,8 +89,18 @@ def read_table(
     return reader.load(path)
 
 
-def current_version(spark: SparkSession, path: str) -> int:
-    return DeltaTable.forPath(spark, path).history(1).select("version").first()[0]
+def read_changes(spark: SparkSession, cfg: Config, name: str, *, since_version: int,
+                 until_version: int | None = None) -> DataFrame:
+    """Rows inserted, updated or deleted since `since_version` (inclusive), from the change
+    data feed: columns of the table plus _change_type, _commit_version, _commit_timestamp."""
+    path = require(spark, cfg, name)
+    if str(cfg.table(name).properties.get("delta.enableChangeDataFeed", "false")).lower() != "true":
+        raise CrosslakeError(f"table '{name}' has no change data feed: set "
+                             f"tables.{name}.properties.delta.enableChangeDataFeed: true (applies to new tables)")
+    reader = spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", since_version)
+    if until_version is not None:
+        reader = reader.option("endingVersion", until_version)
+    return reader.load(path)
 
 
 def history(spark: SparkSession, cfg: Config, name: str, limit: int = 20) -> DataFrame:
@@ -85,38 +112,91 @@ def history(spark: SparkSession, cfg: Config, name: str, limit: int = 20) -> Dat
     )
 
 
-def write_table(
-    df: DataFrame,
-    cfg: Config,
-    name: str,
-    *,
-    mode: WriteMode,
-    merge_keys: list[str] | None = None,
-    partition_by: list[str] | None = None,
-) -> int:
-    """Write `df` to the logical table `name`; returns the committed version.
+def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode) -> int:
+    """Write `df` to the logical table `name`; returns the table's version afterwards.
 
-    overwrite: replace contents (schema must match unless it is a new table).
-    append: add rows. merge: upsert by `merge_keys`. insert_new: add only rows whose
-    `merge_keys` are not in the table yet (idempotent landing).
+    sync: make the table hold exactly `df`'s rows (by the table's keys): insert new rows,
+      update changed ones, delete rows no longer present.
+    upsert: insert new rows and update changed ones; delete nothing.
+    insert_new: insert only rows whose keys are not in the table yet (landing raw data).
+    overwrite / append: plain Delta writes.
+    A new table is created with the configured partitioning and properties.
     """
     spark = df.sparkSession
-    path = cfg.table_path(name)
-    if mode in ("merge", "insert_new") and not merge_keys:
-        raise ValueError(f"mode={mode} needs merge_keys")
-    if mode in ("merge", "insert_new") and exists(spark, path):
-        cond = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in merge_keys)
-        merge = DeltaTable.forPath(spark, path).alias("t").merge(df.alias("s"), cond)
-        if mode == "merge":
-            merge = merge.whenMatchedUpdateAll()
-        merge.whenNotMatchedInsertAll().execute()
-    else:
-        writer = df.write.format("delta").mode("append" if mode == "append" else "overwrite")
-        if partition_by:
-            writer = writer.partitionBy(*partition_by)
+    table, path = cfg.table(name), cfg.table_path(name)
+    if not exists(spark, path):
+        writer = df.write.format("delta").mode("overwrite")
+        for key, value in table.properties.items():
+            writer = writer.option(key, str(value).lower() if isinstance(value, bool) else str(value))
+        if table.partition_by:
+            writer = writer.partitionBy(*table.partition_by)
         writer.save(path)
+        return _committed(spark, name, path, "create")
+    target = DeltaTable.forPath(spark, path)
+    check_schema(df.schema, target.toDF().schema, name, evolution=table.schema_evolution)
+    if mode in ("overwrite", "append"):
+        df.write.format("delta").mode(mode).option("mergeSchema", str(table.schema_evolution).lower()).save(path)
+        return _committed(spark, name, path, mode)
+    if not table.keys:
+        raise CrosslakeError(f"mode {mode} needs tables.{name}.keys in the configuration")
+    if mode in ("sync", "upsert") and not has_changes(df, target.toDF(), table, deletes=mode == "sync"):
+        log.info("%s unchanged: nothing to commit", name)
+        return current_version(spark, path)
+    merge = target.alias("t").merge(df.alias("s"), _same_keys(table.keys))
+    if table.schema_evolution:
+        merge = merge.withSchemaEvolution()
+    if mode in ("sync", "upsert"):
+        if set(df.columns) - set(target.toDF().columns):
+            merge = merge.whenMatchedUpdateAll()  # evolving: every matched row gets the new columns
+        elif (changed := _changed(df, table)) is not None:
+            merge = merge.whenMatchedUpdateAll(condition=changed)
+    merge = merge.whenNotMatchedInsertAll()
+    if mode == "sync":
+        merge = merge.whenNotMatchedBySourceDelete()
+    merge.execute()
+    return _committed(spark, name, path, mode)
+
+
+def has_changes(incoming: DataFrame, existing: DataFrame, table: TableConfig, *, deletes: bool) -> bool:
+    """Whether writing `incoming` would change `existing` (volatile columns ignored)."""
+    if set(incoming.columns) - set(existing.columns):
+        return True  # schema evolution: a new column is a change
+    compared = [c for c in incoming.columns if c not in table.volatile]
+    if not incoming.select(compared).exceptAll(existing.select(compared)).isEmpty():
+        return True
+    return deletes and not existing.select(table.keys).subtract(incoming.select(table.keys)).isEmpty()
+
+
+def check_schema(incoming: StructType, existing: StructType, name: str, *, evolution: bool) -> None:
+    """Refuse new, missing or retyped columns with a message that names them."""
+    have = {f.name: f.dataType.simpleString() for f in existing.fields}
+    new = {f.name: f.dataType.simpleString() for f in incoming.fields}
+    for col, dtype in new.items():
+        if col in have and have[col] != dtype:
+            raise SchemaError(f"column '{col}' is {have[col]} in table '{name}' but {dtype} in the new data: "
+                              f"retyping is refused; fix the producing job or migrate the table explicitly")
+        if col not in have and not evolution:
+            raise SchemaError(f"column '{col}' ({dtype}) is not in table '{name}': set "
+                              f"tables.{name}.schema_evolution: true in the profile to allow new columns")
+    missing = [c for c in have if c not in new]
+    if missing:
+        raise SchemaError(f"column(s) {', '.join(missing)} of table '{name}' are missing from the new data")
+
+
+def _same_keys(keys: list[str]) -> str:
+    return " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in keys)
+
+
+def _changed(df: DataFrame, table: TableConfig) -> Column | None:
+    cols = [c for c in df.columns if c not in table.keys and c not in table.volatile]
+    if not cols:
+        return None
+    return reduce(lambda a, b: a | b, [~F.col(f"t.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in cols])
+
+
+def _committed(spark: SparkSession, name: str, path: str, how: str) -> int:
     version = current_version(spark, path)
-    log.info("wrote %s (%s) version %d", name, mode, version)
+    log.info("wrote %s (%s) version %d", name, how, version)
     return version
 
 
@@ -129,4 +209,3 @@ def list_tables(spark: SparkSession, cfg: Config) -> list[TableInfo]:
             rows = spark.read.format("delta").load(path).count()
             out.append(TableInfo(name, path, current_version(spark, path), rows))
     return out
-

@@ -108,13 +108,13 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None) 
     reasons = {r["reason"]: r["count"] for r in quarantine.select(F.explode("failed_checks").alias("reason"))
                .groupBy("reason").count().collect()}
     # Quarantine is written even when the publish is blocked: it is the record of what was wrong.
-    q_version = lake.write_table(quarantine, cfg, "quarantine", mode="overwrite")
+    q_version = lake.write_table(quarantine, cfg, "quarantine", mode="sync")
     failed = [c for c in checks if not c.success]
     if failed:
         raise DataQualityError(
             "silver publish blocked by data quality: " + "; ".join(c.describe() for c in failed)
             + ". Nothing was published; inspect `crosslake tables show quarantine` and the source files.")
-    s_version = lake.write_table(silver, cfg, "silver", mode="overwrite")
+    s_version = lake.write_table(silver, cfg, "silver", mode="sync")
     for df in (flagged, quarantine, silver):
         df.unpersist()
     return CleanResult(

@@ -63,13 +63,13 @@ def run(spark: SparkSession, cfg: Config, *, silver_version: int | None = None) 
     if not vocab_rows:
         raise CrosslakeError(f"silver version {silver_version} has no train-split tokens to build a vocabulary from")
     vocab_version = lake.write_table(spark.createDataFrame(vocab_rows, vocab_df.schema), cfg, "vocabulary",
-                                     mode="overwrite")
+                                     mode="sync")
     gold = (
         labelled.transform(with_token_ids, vocab={r.token: r.id for r in vocab_rows}, max_len=f.max_len)
         .select("review_id", "split", "label", "token_ids", "n_tokens",
                 F.lit(silver_version).alias("silver_version"), F.lit(vocab_version).alias("vocab_version"))
     )
-    gold_version = lake.write_table(gold, cfg, "gold", mode="overwrite")
+    gold_version = lake.write_table(gold, cfg, "gold", mode="sync")
     split_rows = {r.split: r["count"] for r in lake.read_table(spark, cfg, "gold", version=gold_version)
                   .groupBy("split").count().collect()}
     labelled.unpersist()

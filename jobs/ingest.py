@@ -57,7 +57,7 @@ def run(spark: SparkSession, cfg: Config, *, source: str | None = None) -> Inges
     files_read = bronze.count()
     path = cfg.table_path("bronze")
     before = spark.read.format("delta").load(path).count() if lake.exists(spark, path) else 0
-    version = lake.write_table(bronze, cfg, "bronze", mode="insert_new", merge_keys=["source_path"])
+    version = lake.write_table(bronze, cfg, "bronze", mode="insert_new")
     after = spark.read.format("delta").load(path).count()
     bronze.unpersist()
     return IngestResult(corpus.origin, files_read, after - before, lake.TableInfo("bronze", path, version, after))

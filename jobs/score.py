@@ -69,8 +69,7 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | None = None,
                 F.lit(name).alias("input_table"), F.lit(input_version).alias("input_version"),
                 F.current_timestamp().alias("scored_at"))
     )
-    version = lake.write_table(predictions, cfg, "predictions", mode="merge",
-                               merge_keys=["review_id", "model_version"])
+    version = lake.write_table(predictions, cfg, "predictions", mode="upsert")
     table = lake.read_table(spark, cfg, "predictions", version=version)
     this_run = table.filter((F.col("model_version") == stored.version) & (F.col("input_version") == input_version))
     stats = this_run.agg(F.count("*").alias("n"),

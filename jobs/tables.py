@@ -3,6 +3,7 @@
     crosslake tables                         every table: version, rows, location
     crosslake tables history silver          versions, operations, row metrics
     crosslake tables show silver --version 0 --limit 5
+    crosslake tables changes silver --since 1  rows changed since a version (change data feed)
 """
 
 from __future__ import annotations
@@ -24,19 +25,22 @@ from crosslake.errors import ConfigError
 from crosslake.runner import job_main
 
 NAME = "tables"
-HELP = "List tables with version and row count, show a table's history, or read a table as of an earlier version."
+HELP = ("List tables with version and row count, show a table's history, read a table as of an earlier "
+        "version or time, or list the rows that changed since a version.")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", nargs="?", default="list", choices=["list", "history", "show"])
+    parser.add_argument("action", nargs="?", default="list", choices=["list", "history", "show", "changes"])
     parser.add_argument("name", nargs="?", help="table name (bronze, silver, quarantine, gold, ...)")
     parser.add_argument("--version", type=int, help="show: read as of this version")
     parser.add_argument("--timestamp", help="show: read as of this time, e.g. '2026-11-21 08:00:00'")
+    parser.add_argument("--since", type=int, help="changes: first version to include")
     parser.add_argument("--limit", type=int, default=20, help="rows or history entries to print (default 20)")
 
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", name: str | None = None,
-        version: int | None = None, timestamp: str | None = None, limit: int = 20) -> str:
+        version: int | None = None, timestamp: str | None = None, since: int | None = None,
+        limit: int = 20) -> str:
     if action == "list":
         infos = lake.list_tables(spark, cfg)
         if not infos:
@@ -54,7 +58,12 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "list", name: str | N
                        if k in ("numOutputRows", "numTargetRowsInserted", "numTargetRowsUpdated", "numFiles")}
             out.append(f"{r.version:>7}  {r.timestamp:%Y-%m-%d %H:%M:%S}  {r.operation:<9}  {json.dumps(metrics)}")
         return "\n".join(out)
-    df = lake.read_table(spark, cfg, name, version=version, timestamp=timestamp)
+    if action == "changes":
+        if since is None:
+            raise ConfigError("`crosslake tables changes NAME` needs --since VERSION")
+        df = lake.read_changes(spark, cfg, name, since_version=since).orderBy("_commit_version")
+    else:
+        df = lake.read_table(spark, cfg, name, version=version, timestamp=timestamp)
     df = df.drop("content") if "content" in df.columns else df  # raw bytes do not print usefully
     shown = io.StringIO()
     with contextlib.redirect_stdout(shown):
