@@ -7,7 +7,7 @@ import sys
 
 from crosslake.runner import add_common_arguments, execute
 
-STAGES = ("generate", "ingest", "clean", "features", "train", "score", "pipeline", "tables")
+STAGES = ("generate", "ingest", "clean", "features", "train", "score", "pipeline", "tables", "maintain")
 
 EPILOG = """\
 stages, in order:   generate -> ingest -> clean -> features -> train -> score
@@ -20,6 +20,8 @@ examples:
   crosslake train --set train.epochs=2         override any config value
   crosslake tables history silver              versions of a table
   crosslake tables show gold --version 0       time travel
+  crosslake tables changes silver --since 1    rows changed since a version
+  crosslake maintain --dry-run                 what OPTIMIZE/VACUUM would do
 
 exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 blocked by data quality.
 configuration: conf/base.yaml + conf/<profile>.yaml; --profile or CROSSLAKE_PROFILE picks it.

@@ -88,3 +88,26 @@ def test_change_feed_only_where_configured(spark, cfg):
     lake.write_table(rows(spark, [(1, "a", "x", "r")]), cfg, "e", mode="sync")
     with pytest.raises(CrosslakeError, match="no change data feed"):
         lake.read_changes(spark, cfg, "e", since_version=0)
+
+
+def test_maintain_compacts_and_vacuums_but_never_breaks_the_time_travel_promise(spark, cfg, tmp_path, capsys):
+    from jobs import maintain
+
+    for i in range(4):  # four versions, each rewriting the table's files
+        lake.write_table(rows(spark, [(1, f"v{i}", "x", "r"), (2, "b", "y", "r")]), cfg, "t", mode="sync")
+    promise_week = dataclasses.replace(cfg, lake=dataclasses.replace(cfg.lake, time_travel_hours=168))
+    with pytest.raises(CrosslakeError, match="refusing to VACUUM with 0 h retention.*promises 168 h"):
+        maintain.run(spark, promise_week, retention_hours=0)
+    maintain.run(spark, promise_week, table=["t"], retention_hours=168)
+    assert lake.read_table(spark, cfg, "t", version=0).count() == 2  # a week of time travel kept
+    no_promise = dataclasses.replace(cfg, lake=dataclasses.replace(cfg.lake, time_travel_hours=0))
+    dry = maintain.run(spark, no_promise, table=["t"], retention_hours=0, dry_run=True)
+    assert dry.tables[0].vacuumed_paths > 0
+    assert lake.read_table(spark, cfg, "t", version=0).count() == 2  # a dry run deletes nothing
+    done = maintain.run(spark, no_promise, table=["t"], retention_hours=0)
+    assert done.tables[0].vacuumed_paths == dry.tables[0].vacuumed_paths
+    assert done.tables[0].files_after_optimize <= done.tables[0].files_before
+    assert [(r.k, r.v) for r in content(spark, cfg, "t").collect()] == [(1, "v3"), (2, "b")]  # latest intact
+    with pytest.raises(Exception):
+        lake.read_table(spark, cfg, "t", version=0).collect()  # its files are gone, as the 0 h promise allows
+    spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "true")
