@@ -7,7 +7,7 @@ import sys
 
 from crosslake.runner import add_common_arguments, execute
 
-STAGES = ("generate", "ingest", "clean", "features", "train", "score", "pipeline", "tables", "maintain")
+STAGES = ("generate", "ingest", "clean", "features", "train", "score", "pipeline", "tables", "runs", "maintain")
 
 EPILOG = """\
 stages, in order:   generate -> ingest -> clean -> features -> train -> score
@@ -22,6 +22,8 @@ examples:
   crosslake tables show gold --version 0       time travel
   crosslake tables changes silver --since 1    rows changed since a version
   crosslake maintain --dry-run                 what OPTIMIZE/VACUUM would do
+  crosslake runs --status blocked              runs stopped by data quality
+  crosslake runs trace model:sentiment_cnn:1   a model back to the files it came from
 
 exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 blocked by data quality.
 configuration: conf/base.yaml + conf/<profile>.yaml; --profile or CROSSLAKE_PROFILE picks it.

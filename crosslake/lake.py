@@ -22,6 +22,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
+from crosslake import ledger
 from crosslake.config import Config, TableConfig
 from crosslake.errors import CrosslakeError
 
@@ -79,14 +80,16 @@ def read_table(
     version: int | None = None,
     timestamp: str | None = None,
 ) -> DataFrame:
-    """Read a table, optionally as of an earlier version or timestamp (time travel)."""
+    """Read a table as of a version (default: the latest, pinned now, so the whole job sees
+    one version) or a timestamp (time travel). The version read goes into the run ledger."""
     path = require(spark, cfg, name)
-    reader = spark.read.format("delta")
-    if version is not None:
-        reader = reader.option("versionAsOf", pinned_version(spark, cfg, name, version))
-    elif timestamp is not None:
-        reader = reader.option("timestampAsOf", timestamp)
-    return reader.load(path)
+    if timestamp is not None:
+        df = spark.read.format("delta").option("timestampAsOf", timestamp).load(path)
+        ledger.record_input(name, None)
+        return df
+    version = pinned_version(spark, cfg, name, version)
+    ledger.record_input(name, version)
+    return spark.read.format("delta").option("versionAsOf", version).load(path)
 
 
 def read_changes(spark: SparkSession, cfg: Config, name: str, *, since_version: int,
@@ -112,7 +115,7 @@ def history(spark: SparkSession, cfg: Config, name: str, limit: int = 20) -> Dat
     )
 
 
-def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode) -> int:
+def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, record: bool = True) -> int:
     """Write `df` to the logical table `name`; returns the table's version afterwards.
 
     sync: make the table hold exactly `df`'s rows (by the table's keys): insert new rows,
@@ -121,7 +124,15 @@ def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode) -> in
     insert_new: insert only rows whose keys are not in the table yet (landing raw data).
     overwrite / append: plain Delta writes.
     A new table is created with the configured partitioning and properties.
+    The version written goes into the run ledger (unless `record` is false).
     """
+    version = _write(df, cfg, name, mode)
+    if record:
+        ledger.record_output(name, version)
+    return version
+
+
+def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode) -> int:
     spark = df.sparkSession
     table, path = cfg.table(name), cfg.table_path(name)
     if not exists(spark, path):

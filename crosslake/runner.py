@@ -66,7 +66,13 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
             # session outlives the job it ran.
             owns_session = SparkSession.getActiveSession() is None
             spark = build_session(module.NAME, cfg)
-        result = module.run(spark, cfg, **options)
+        if spark is None or not getattr(module, "RECORD_RUN", True):
+            result = module.run(spark, cfg, **options)
+        else:
+            from crosslake import ledger
+
+            with ledger.run(spark, cfg, module.NAME):
+                result = module.run(spark, cfg, **options)
     except CrosslakeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

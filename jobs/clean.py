@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake
+from crosslake import lake, ledger
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError, DataQualityError
 from crosslake.runner import job_main, new_run_id
@@ -103,6 +103,9 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None) 
                              f"quarantined {n_quarantined}, published {n_published}; nothing written")
     log.info("rows in %d = published %d + quarantined %d + duplicates dropped %d",
              rows_in, n_published, n_quarantined, duplicates)
+    for key, n in (("rows_in", rows_in), ("published", n_published), ("quarantined", n_quarantined),
+                   ("duplicates_dropped", duplicates)):
+        ledger.record_count(key, n)
 
     checks = run_checks(flagged, suite, "input") + run_checks(silver, suite, "output")
     reasons = {r["reason"]: r["count"] for r in quarantine.select(F.explode("failed_checks").alias("reason"))

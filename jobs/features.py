@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake
+from crosslake import lake, ledger
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
@@ -73,6 +73,8 @@ def run(spark: SparkSession, cfg: Config, *, silver_version: int | None = None) 
     split_rows = {r.split: r["count"] for r in lake.read_table(spark, cfg, "gold", version=gold_version)
                   .groupBy("split").count().collect()}
     labelled.unpersist()
+    ledger.record_count("gold_rows", sum(split_rows.values()))
+    ledger.record_count("unlabelled_skipped", n_silver - n_labelled)
     return FeaturesResult(
         silver_version, n_silver - n_labelled,
         lake.TableInfo("vocabulary", cfg.table_path("vocabulary"), vocab_version, len(vocab_rows)),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import SparkSession
 
-from crosslake import lake
+from crosslake import lake, ledger
 from crosslake.config import Config
 from crosslake.files import read_files
 from crosslake.runner import job_main, new_run_id
@@ -48,6 +48,7 @@ class IngestResult:
 
 def run(spark: SparkSession, cfg: Config, *, source: str | None = None) -> IngestResult:
     corpus = open_corpus(source or cfg.source.path, landing_dir=f"{cfg.lake.root}/_landing")
+    ledger.record_input(f"source:{corpus.origin}", None)
     files = read_files(spark, [str(d) for d in corpus.review_dirs])
     bronze = files.transform(
         with_landing_fields, run_id=new_run_id(), origin=corpus.origin,
@@ -59,6 +60,8 @@ def run(spark: SparkSession, cfg: Config, *, source: str | None = None) -> Inges
     before = spark.read.format("delta").load(path).count() if lake.exists(spark, path) else 0
     version = lake.write_table(bronze, cfg, "bronze", mode="insert_new")
     after = spark.read.format("delta").load(path).count()
+    ledger.record_count("files_read", files_read)
+    ledger.record_count("rows_added", after - before)
     bronze.unpersist()
     return IngestResult(corpus.origin, files_read, after - before, lake.TableInfo("bronze", path, version, after))
 

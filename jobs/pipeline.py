@@ -22,6 +22,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from crosslake import ledger
 from crosslake.config import Config
 from crosslake.runner import job_main
 from jobs import clean, features, generate, ingest, score, train
@@ -61,7 +62,12 @@ def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False) -> Pipeli
     for i, (stage, fn) in enumerate(steps, 1):
         log.info("stage %d/%d: %s", i, len(steps), stage)
         started = time.monotonic()
-        result.stages.append((stage, fn(spark, cfg), time.monotonic() - started))
+        if stage == "generate":  # writes files, not tables: nothing for the ledger
+            outcome = fn(spark, cfg)
+        else:
+            with ledger.run(spark, cfg, stage):
+                outcome = fn(spark, cfg)
+        result.stages.append((stage, outcome, time.monotonic() - started))
     return result
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake
+from crosslake import lake, ledger
 from crosslake.config import Config
 from crosslake.runner import job_main
 from serving.udf import with_predictions
@@ -55,6 +55,7 @@ class ScoreResult:
 def run(spark: SparkSession, cfg: Config, *, model_version: int | None = None,
         input_version: int | None = None) -> ScoreResult:
     stored = load_model(cfg.model_store, cfg.models.name, model_version)  # fails fast, on the driver
+    ledger.record_input(f"model:{stored.name}", stored.version)
     name = cfg.score.input_table
     input_version = lake.pinned_version(spark, cfg, name, input_version)
     max_len = stored.metadata["spec"]["max_len"]
@@ -75,6 +76,7 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | None = None,
     stats = this_run.agg(F.count("*").alias("n"),
                          F.avg(F.when(F.col("label").isNotNull(),
                                       (F.col("label") == F.col("prediction")).cast("double"))).alias("acc")).first()
+    ledger.record_count("scored", stats.n)
     return ScoreResult(stored.version, name, input_version, stats.n, stats.acc,
                        lake.TableInfo("predictions", cfg.table_path("predictions"), version, table.count()))
 

@@ -25,6 +25,7 @@ from crosslake.errors import ConfigError
 from crosslake.runner import job_main
 
 NAME = "tables"
+RECORD_RUN = False  # inspection: no ledger row
 HELP = ("List tables with version and row count, show a table's history, read a table as of an earlier "
         "version or time, or list the rows that changed since a version.")
 

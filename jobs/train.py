@@ -22,7 +22,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 from tqdm import tqdm
 
-from crosslake import lake
+from crosslake import lake, ledger
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import code_version, job_main, new_run_id
@@ -118,6 +118,9 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None) ->
         "code_version": code_version(),
         "device": str(device),
     })
+    ledger.record_output(f"model:{cfg.models.name}", version)
+    for split, n in rows.items():
+        ledger.record_count(f"{split}_rows", n)
     return TrainResult(cfg.models.name, version, str(path), gold_version, test.accuracy, baseline_acc,
                        str(device), rows)
 

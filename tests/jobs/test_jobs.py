@@ -118,6 +118,31 @@ def test_rerunning_jobs_on_the_same_input_changes_nothing(built, lake_dir, spark
         assert after[name][1] == before[name][1], f"{name} content changed"
 
 
+def test_ledger_records_every_run_and_traces_the_model_to_its_source(built, lake_dir, spark, capsys):
+    from jobs import runs
+
+    ledger_rows = lake.read_table(spark, built, "runs").collect()
+    first = {}
+    for r in sorted(ledger_rows, key=lambda r: r.started_at):
+        first.setdefault(r.job, r)
+    assert {"ingest", "clean", "features", "train", "score"} <= set(first)
+    assert all(r.status == "success" for r in ledger_rows)
+    clean_run = first["clean"]
+    assert [(i.table, i.version) for i in clean_run.inputs] == [("bronze", 0)]
+    assert {o.table for o in clean_run.outputs} == {"silver", "quarantine"}
+    c = clean_run.counts
+    assert c["rows_in"] == c["published"] + c["quarantined"] + c["duplicates_dropped"]
+    assert ("model:sentiment_cnn", 1) in [(o.table, o.version) for o in first["train"].outputs]
+    assert runs.main(args(lake_dir, "trace", "model:sentiment_cnn:1")) == 0
+    chain = capsys.readouterr().out
+    for step in ("model:sentiment_cnn v1 <- train run", "gold v0 <- features run", "silver v0 <- clean run",
+                 "bronze v0 <- ingest run", f"source:{lake_dir / 'aclImdb'} (files as landed)"):
+        assert step in chain, chain
+    assert runs.main(args(lake_dir, "show", clean_run.run_id)) == 0
+    assert "wrote: quarantine v0, silver v0" in capsys.readouterr().out
+    assert runs.main(args(lake_dir, "trace", "gold:99")) == 1
+
+
 def test_tables_lists_and_time_travels(built, lake_dir, capsys):
     assert tables.main(args(lake_dir)) == 0
     listing = capsys.readouterr().out
@@ -153,6 +178,9 @@ def test_bad_input_gives_one_line_errors_and_nonzero_exits(tmp_path, spark, caps
     assert "table 'bronze' does not exist yet" in one_line_error(capsys)
     assert score.main(a) == 1
     assert "crosslake train" in one_line_error(capsys)
+    cfg = load_config("test", lake_root=str(tmp_path / "lake"))
+    failed = [r for r in lake.read_table(spark, cfg, "runs").collect() if r.job == "score"]
+    assert [r.status for r in failed] == ["failed"] and "crosslake train" in failed[0].error
     assert clean.main(["--profile", "nope"]) == 2
     assert "unknown profile 'nope'" in one_line_error(capsys)
 
@@ -168,6 +196,9 @@ def test_batch_check_failure_blocks_the_publish(tmp_path, spark, capsys):
     cfg = load_config("test", lake_root=str(tmp_path / "lake"))
     assert not lake.exists(spark, cfg.table_path("silver"))          # nothing published
     assert lake.read_table(spark, cfg, "quarantine").count() == 11    # but the bad rows are recorded
+    (blocked,) = [r for r in lake.read_table(spark, cfg, "runs").collect() if r.job == "clean"]
+    assert blocked.status == "blocked" and "quarantine_fraction" in blocked.error
+    assert [o.table for o in blocked.outputs] == ["quarantine"]
 
 
 def test_a_job_file_runs_under_spark_submit(tmp_path):

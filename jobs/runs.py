@@ -1,0 +1,115 @@
+"""The run ledger: list runs, show one, trace a model or table version to its sources.
+
+    crosslake runs [--job clean] [--status blocked] [--limit 20]
+    crosslake runs show RUN_ID
+    crosslake runs trace model:sentiment_cnn:3       (or gold:4, silver:2, ...)
+"""
+
+from __future__ import annotations
+
+import sys
+
+if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+
+from pyspark.sql import Row, SparkSession
+from pyspark.sql import functions as F
+
+from crosslake import lake, ledger
+from crosslake.config import Config
+from crosslake.errors import ConfigError, CrosslakeError
+from crosslake.runner import job_main
+
+NAME = "runs"
+HELP = "List job runs from the ledger, show one run's inputs and outputs, or trace a model back to its sources."
+RECORD_RUN = False  # inspection: no ledger row
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("action", nargs="?", default="list", choices=["list", "show", "trace"])
+    parser.add_argument("target", nargs="?", help="show: a run id; trace: TABLE:VERSION or model:NAME:VERSION")
+    parser.add_argument("--job", help="list: only runs of this job")
+    parser.add_argument("--status", choices=["success", "blocked", "failed"], help="list: only runs that ended so")
+    parser.add_argument("--limit", type=int, default=20, help="list: newest N runs (default 20)")
+
+
+def run(spark: SparkSession, cfg: Config, *, action: str = "list", target: str | None = None,
+        job: str | None = None, status: str | None = None, limit: int = 20) -> str:
+    runs = lake.read_table(spark, cfg, ledger.TABLE)
+    if action == "list":
+        if job:
+            runs = runs.filter(F.col("job") == job)
+        if status:
+            runs = runs.filter(F.col("status") == status)
+        rows = runs.orderBy(F.col("started_at").desc()).limit(limit).collect()
+        return "\n".join(["started              run id                    job        status   seconds  wrote"]
+                         + [_line(r) for r in rows]) if rows else "no runs match"
+    if not target:
+        raise ConfigError(f"`crosslake runs {action}` needs a {'run id' if action == 'show' else 'TABLE:VERSION'}")
+    if action == "show":
+        row = runs.filter(F.col("run_id") == target).first()
+        if row is None:
+            raise CrosslakeError(f"no run '{target}' in the ledger: list them with `crosslake runs`")
+        return _details(row)
+    return trace(runs.filter(F.col("status") == "success").collect(), target)
+
+
+def trace(rows: list[Row], target: str) -> str:
+    """Walk from an output back through the runs that produced each input."""
+    table, _, version = target.rpartition(":")
+    if not table or not version.isdigit():
+        raise ConfigError(f"trace needs TABLE:VERSION or model:NAME:VERSION, got '{target}'")
+    parents = {r.parent_run_id for r in rows if r.parent_run_id}
+    rows = [r for r in rows if r.run_id not in parents]  # follow the stages, not the pipeline around them
+    lines, seen = [], set()
+
+    def walk(table: str, version: int | None, depth: int) -> None:
+        pad = "  " * depth
+        if table.startswith("source:") or version is None:
+            lines.append(f"{pad}{table} (files as landed)")
+            return
+        if (table, version) in seen:
+            return
+        seen.add((table, version))
+        producers = sorted((r for r in rows if any(o.table == table and o.version == version for o in r.outputs)),
+                           key=lambda r: r.started_at)
+        if not producers:
+            lines.append(f"{pad}{table} v{version}: no run in the ledger produced it")
+            return
+        r = producers[0]  # later runs that found nothing to change list the same version
+        lines.append(f"{pad}{table} v{version} <- {r.job} run {r.run_id} ({r.started_at:%Y-%m-%d %H:%M:%S}, "
+                     f"profile {r.profile}, code {r.code_version[:12]})")
+        for inp in r.inputs:
+            walk(inp.table, inp.version, depth + 1)
+
+    walk(table, int(version), 0)
+    if not any("<-" in line for line in lines):
+        raise CrosslakeError(f"nothing in the ledger produced {target}")
+    return "\n".join(lines)
+
+
+def _line(r: Row) -> str:
+    wrote = ", ".join(f"{o.table} v{o.version}" for o in r.outputs) or "-"
+    return f"{r.started_at:%Y-%m-%d %H:%M:%S}  {r.run_id:<24}  {r.job:<9}  {r.status:<7}  {r.duration_s:7.1f}  {wrote}"
+
+
+def _details(r: Row) -> str:
+    io = lambda items: ", ".join(f"{i.table} v{i.version}" if i.version is not None else i.table  # noqa: E731
+                                 for i in items) or "-"
+    counts = ", ".join(f"{k} {v:,}" for k, v in sorted((r.counts or {}).items())) or "-"
+    return "\n".join([
+        f"run {r.run_id}: {r.job}, {r.status}" + (f" (part of {r.parent_run_id})" if r.parent_run_id else ""),
+        f"  profile {r.profile}, code {r.code_version}",
+        f"  started {r.started_at:%Y-%m-%d %H:%M:%S}, {r.duration_s:.1f} s",
+        f"  read:  {io(r.inputs)}",
+        f"  wrote: {io(r.outputs)}",
+        f"  rows:  {counts}",
+    ] + ([f"  error: {r.error}"] if r.error else []))
+
+
+def main(argv: list[str] | None = None) -> int:
+    return job_main(sys.modules[__name__], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
