@@ -7,7 +7,7 @@ import sys
 
 from crosslake.runner import add_common_arguments, execute
 
-STAGES = ("generate", "ingest", "clean", "features", "train", "score", "pipeline", "tables", "runs", "maintain")
+STAGES = ("generate", "ingest", "clean", "features", "train", "score", "pipeline", "tables", "runs", "dq", "maintain")
 
 EPILOG = """\
 stages, in order:   generate -> ingest -> clean -> features -> train -> score
@@ -23,6 +23,7 @@ examples:
   crosslake tables changes silver --since 1    rows changed since a version
   crosslake maintain --dry-run                 what OPTIMIZE/VACUUM would do
   crosslake runs --status blocked              runs stopped by data quality
+  crosslake dq report                          the latest data-quality report, as HTML
   crosslake runs trace model:sentiment_cnn:1   a model back to the files it came from
 
 exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 blocked by data quality.

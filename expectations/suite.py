@@ -13,8 +13,10 @@ A suite has three groups of named checks, each a real GX expectation:
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
@@ -74,6 +76,20 @@ class CheckResult:
     def describe(self) -> str:
         seen = self.observed_value if self.observed_value is not None else f"{self.unexpected_count} unexpected"
         return f"{self.suite}.{self.check} ({self.expectation}): observed {seen}"
+
+
+RESULTS_SCHEMA = (
+    "run_id string, suite string, table string, table_version bigint, check string, `group` string, "
+    "expectation string, success boolean, observed_value string, unexpected_count bigint, "
+    "element_count bigint, checked_at timestamp"
+)
+
+
+def results_rows(results: list[CheckResult], *, run_id: str, table: str, table_version: int | None) -> list[tuple]:
+    """Rows for the dq_results table (observed values as JSON text: they vary in type)."""
+    now = datetime.now(timezone.utc)
+    return [(run_id, r.suite, table, table_version, r.check, r.group, r.expectation, r.success,
+             json.dumps(r.observed_value, default=str), r.unexpected_count, r.element_count, now) for r in results]
 
 
 def pass_predicate(exp: gxe.Expectation) -> Column:

@@ -27,7 +27,7 @@ from crosslake.config import Config
 from crosslake.errors import CrosslakeError, DataQualityError
 from crosslake.runner import job_main, new_run_id
 from expectations.silver_reviews import silver_reviews_suite
-from expectations.suite import CheckResult, run_checks
+from expectations.suite import RESULTS_SCHEMA, CheckResult, results_rows, run_checks
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.reviews import (
     filter_duplicates, select_silver, with_clean_text, with_content_hash, with_decoded_text,
@@ -78,8 +78,23 @@ def quarantine_rows(flagged: DataFrame, run_id: str, bronze_version: int) -> Dat
     )
 
 
+def row_check_results(suite, reasons: dict[str, int], rows_in: int) -> list[CheckResult]:
+    """Row checks quarantine rather than block; their counts are recorded beside the batch checks."""
+    return [CheckResult(suite=suite.name, check=name, group="row", expectation=exp.expectation_type,
+                        success=reasons.get(name, 0) == 0, observed_value=None,
+                        unexpected_count=reasons.get(name, 0), element_count=rows_in)
+            for name, exp in suite.row_checks.items()]
+
+
+def record_results(spark: SparkSession, cfg: Config, checks: list[CheckResult], run_id: str,
+                   table_version: int | None) -> None:
+    rows = results_rows(checks, run_id=run_id, table="silver", table_version=table_version)
+    lake.write_table(spark.createDataFrame(rows, RESULTS_SCHEMA), cfg, "dq_results", mode="append")
+
+
 def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None) -> CleanResult:
-    run_id = new_run_id()
+    current = ledger.current()
+    run_id = current.run_id if current else new_run_id()
     bronze_version = lake.pinned_version(spark, cfg, "bronze", bronze_version)
     suite = silver_reviews_suite(cfg.clean)
     flagged = (
@@ -107,17 +122,20 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None) 
                    ("duplicates_dropped", duplicates)):
         ledger.record_count(key, n)
 
-    checks = run_checks(flagged, suite, "input") + run_checks(silver, suite, "output")
     reasons = {r["reason"]: r["count"] for r in quarantine.select(F.explode("failed_checks").alias("reason"))
                .groupBy("reason").count().collect()}
+    checks = row_check_results(suite, reasons, rows_in) + run_checks(flagged, suite, "input") \
+        + run_checks(silver, suite, "output")
     # Quarantine is written even when the publish is blocked: it is the record of what was wrong.
     q_version = lake.write_table(quarantine, cfg, "quarantine", mode="sync")
-    failed = [c for c in checks if not c.success]
+    failed = [c for c in checks if not c.success and c.group != "row"]
     if failed:
+        record_results(spark, cfg, checks, run_id, table_version=None)
         raise DataQualityError(
             "silver publish blocked by data quality: " + "; ".join(c.describe() for c in failed)
             + ". Nothing was published; inspect `crosslake tables show quarantine` and the source files.")
     s_version = lake.write_table(silver, cfg, "silver", mode="sync")
+    record_results(spark, cfg, checks, run_id, table_version=s_version)
     for df in (flagged, quarantine, silver):
         df.unpersist()
     return CleanResult(

@@ -129,7 +129,7 @@ def test_ledger_records_every_run_and_traces_the_model_to_its_source(built, lake
     assert all(r.status == "success" for r in ledger_rows)
     clean_run = first["clean"]
     assert [(i.table, i.version) for i in clean_run.inputs] == [("bronze", 0)]
-    assert {o.table for o in clean_run.outputs} == {"silver", "quarantine"}
+    assert {o.table for o in clean_run.outputs} == {"silver", "quarantine", "dq_results"}
     c = clean_run.counts
     assert c["rows_in"] == c["published"] + c["quarantined"] + c["duplicates_dropped"]
     assert ("model:sentiment_cnn", 1) in [(o.table, o.version) for o in first["train"].outputs]
@@ -139,8 +139,47 @@ def test_ledger_records_every_run_and_traces_the_model_to_its_source(built, lake
                  "bronze v0 <- ingest run", f"source:{lake_dir / 'aclImdb'} (files as landed)"):
         assert step in chain, chain
     assert runs.main(args(lake_dir, "show", clean_run.run_id)) == 0
-    assert "wrote: quarantine v0, silver v0" in capsys.readouterr().out
+    assert "wrote: quarantine v0, silver v0, dq_results v0" in capsys.readouterr().out
     assert runs.main(args(lake_dir, "trace", "gold:99")) == 1
+
+
+def test_dq_results_are_kept_and_reported_per_run(built, lake_dir, spark, capsys):
+    from jobs import dq
+
+    results = lake.read_table(spark, built, "dq_results").collect()
+    clean_runs = [r for r in lake.read_table(spark, built, "runs").collect() if r.job == "clean"]
+    assert {r.run_id for r in results} == {r.run_id for r in clean_runs}  # every clean run, one set each
+    first = min(clean_runs, key=lambda r: r.started_at)
+    mine = {r.check: r for r in results if r.run_id == first.run_id}
+    assert {"quarantine_fraction", "review_id_unique", "labels_balanced", "valid_utf8"} <= set(mine)
+    assert mine["valid_utf8"].group == "row" and mine["valid_utf8"].unexpected_count == 2
+    assert mine["review_id_unique"].success and mine["review_id_unique"].unexpected_count == 0
+    assert 0.2 < float(mine["labels_balanced"].observed_value) < 0.8
+    assert {r.table_version for r in mine.values()} == {0}  # silver version 0 was published by that run
+    out = lake_dir / "report.html"
+    assert dq.main(args(lake_dir, "report", "--run", first.run_id, "--out", str(out))) == 0
+    assert f"data-quality report: {out}" in capsys.readouterr().out
+    page = out.read_text()
+    assert "Published: silver version 0" in page and "quarantine_fraction" in page and "FAIL" not in page
+
+
+def test_report_shows_a_blocked_run_and_escapes_what_it_prints():
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from expectations.report import render_report
+
+    def row(check, group, success, observed=None, unexpected=None):
+        return SimpleNamespace(run_id="r1", suite="s", table="silver", table_version=None, check=check,
+                               group=group, expectation="expect_x", success=success, observed_value=observed,
+                               unexpected_count=unexpected, element_count=100, checked_at=datetime(2026, 1, 1))
+
+    page = render_report([row("quarantine_fraction", "input", False, None, 40),
+                          row("schema", "output", True, '["<script>alert(1)</script>"]'),
+                          row("valid_utf8", "row", False, None, 40)], title="DQ <silver>")
+    assert "Blocked: 1 batch check(s) failed" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page and "DQ &lt;silver&gt;" in page
+    assert page.count('class="fail"') == 1 and page.count('class="note"') == 1
 
 
 def test_tables_lists_and_time_travels(built, lake_dir, capsys):
@@ -198,7 +237,10 @@ def test_batch_check_failure_blocks_the_publish(tmp_path, spark, capsys):
     assert lake.read_table(spark, cfg, "quarantine").count() == 11    # but the bad rows are recorded
     (blocked,) = [r for r in lake.read_table(spark, cfg, "runs").collect() if r.job == "clean"]
     assert blocked.status == "blocked" and "quarantine_fraction" in blocked.error
-    assert [o.table for o in blocked.outputs] == ["quarantine"]
+    assert sorted(o.table for o in blocked.outputs) == ["dq_results", "quarantine"]
+    kept = [r for r in lake.read_table(spark, cfg, "dq_results").collect() if r.run_id == blocked.run_id]
+    assert {r.table_version for r in kept} == {None}  # checked, recorded, not published
+    assert [r.check for r in kept if not r.success and r.group != "row"] == ["quarantine_fraction"]
 
 
 def test_a_job_file_runs_under_spark_submit(tmp_path):

@@ -1,0 +1,62 @@
+"""Data-quality reports: every check of a run, as an HTML page.
+
+    crosslake dq report                 the latest run with checks
+    crosslake dq report --run RUN_ID    a given run (ids: `crosslake runs --job clean`)
+"""
+
+from __future__ import annotations
+
+import sys
+
+if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from crosslake import lake
+from crosslake.config import Config
+from crosslake.errors import CrosslakeError
+from crosslake.runner import job_main
+from expectations.report import render_report
+
+NAME = "dq"
+HELP = "Write the data-quality report of a run (every check, its result and observed value) as an HTML page."
+RECORD_RUN = False  # inspection: no ledger row
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("action", nargs="?", default="report", choices=["report"])
+    parser.add_argument("--run", help="run id (default: the latest run with checks)")
+    parser.add_argument("--out", help="HTML file to write (default: <lake>/_reports/dq/<run id>.html)")
+
+
+def run(spark: SparkSession, cfg: Config, *, action: str = "report", run: str | None = None,
+        out: str | None = None) -> str:
+    results = lake.read_table(spark, cfg, "dq_results")
+    if run is None:
+        latest = results.orderBy(F.col("checked_at").desc()).select("run_id").first()
+        if latest is None:
+            raise CrosslakeError("no data-quality results yet: run `crosslake clean` first")
+        run = latest.run_id
+    rows = results.filter(F.col("run_id") == run).collect()
+    if not rows:
+        raise CrosslakeError(f"no data-quality results for run '{run}': list runs with `crosslake runs --job clean`")
+    target = Path(out) if out else Path(cfg.lake.root.removeprefix("file:")) / "_reports" / "dq" / f"{run}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(render_report(rows, title=f"Data quality: {rows[0].table}"))
+    failed = sum(1 for r in rows if r.group != "row" and not r.success)
+    quarantined = sum(r.unexpected_count or 0 for r in rows if r.group == "row")
+    state = "blocked" if failed else f"published version {rows[0].table_version}"
+    return (f"data-quality report: {target}\n  run {run}: {len(rows)} checks, {failed} batch check(s) failed "
+            f"({state}); {quarantined:,} row-check failures quarantined")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return job_main(sys.modules[__name__], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
