@@ -1,0 +1,69 @@
+"""The clean + gate + publish path at 1x, 4x and 16x a base size, against a plain copy.
+
+    .venv/bin/python bench/etl_scale.py [--base 1000] [--profile local]
+
+For each size a corpus is generated and ingested (not timed). Then, in the same run,
+the same bronze rows are (a) copied Parquet -> Delta with nothing else, the I/O floor,
+and (b) put through `crosslake clean`: parse, clean, check every row, de-duplicate,
+validate the batch with Great Expectations, MERGE into silver and quarantine and record
+the results. The ratio (b)/(a) says how far above the I/O floor the data-quality path
+runs; the growth columns say how each grows with size. A warm-up pass runs first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from crosslake.config import load_config
+from crosslake.runner import setup_logging
+from crosslake.session import build_session
+from jobs import clean, generate, ingest
+from pipeline_timing import machine
+
+
+def measure(spark, profile: str, root: Path, reviews: int) -> tuple[int, float, float]:
+    half = reviews // 2
+    cfg = load_config(profile, lake_root=str(root / "lake"), overrides=[
+        f"source.path={root / 'aclImdb'}", f"generate.train={half}", f"generate.test={half}", "generate.unsup=0"])
+    generate.run(None, cfg)
+    ingest.run(spark, cfg)
+    bronze = spark.read.format("delta").load(cfg.table_path("bronze"))
+    bronze.write.parquet(str(root / "bronze.parquet"))  # the copy's source: same rows, plain files
+    started = time.perf_counter()
+    spark.read.parquet(str(root / "bronze.parquet")).write.format("delta").save(str(root / "copy"))
+    copy_s = time.perf_counter() - started
+    started = time.perf_counter()
+    result = clean.run(spark, cfg)
+    return result.rows_in, copy_s, time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", type=int, default=1000, help="labelled reviews at 1x (max 3,125: 16x <= 50k)")
+    ap.add_argument("--profile", default="local")
+    args = ap.parse_args()
+    setup_logging()
+    spark = build_session("bench-etl", load_config(args.profile))
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            measure(spark, args.profile, Path(tmp) / "warmup", args.base)
+            for factor in (1, 4, 16):
+                rows.append((factor, *measure(spark, args.profile, Path(tmp) / f"x{factor}", args.base * factor)))
+    finally:
+        spark.stop()
+    print(f"\nmachine: {machine()}\nprofile: {args.profile}\n")
+    print("| size | rows | copy Parquet->Delta (s) | clean + gate + publish (s) | rows/s (clean) "
+          "| ratio clean/copy | growth vs 1x (copy, clean) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    _, _, copy1, clean1 = rows[0]
+    for factor, n, copy_s, clean_s in rows:
+        print(f"| {factor}x | {n:,} | {copy_s:.2f} | {clean_s:.2f} | {n / clean_s:,.0f} | {clean_s / copy_s:.1f} "
+              f"| {copy_s / copy1:.2f}, {clean_s / clean1:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
