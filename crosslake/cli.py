@@ -7,7 +7,7 @@ import sys
 
 from crosslake.runner import add_common_arguments, execute
 
-STAGES = ("generate", "ingest", "clean", "features", "train", "score", "pipeline", "tables", "runs", "dq", "maintain")
+STAGES = ("generate", "extract", "ingest", "clean", "features", "train", "score", "pipeline", "tables", "runs", "dq", "maintain")
 
 EPILOG = """\
 stages, in order:   generate -> ingest -> clean -> features -> train -> score

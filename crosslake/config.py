@@ -59,6 +59,25 @@ class SourceConfig:
 
 
 @dataclass(frozen=True)
+class DatabaseConfig:
+    url: str             # JDBC URL, without credentials
+    driver: str          # JDBC driver class (DriverManager cannot see jars added through spark.jars)
+    user_env: str        # names of the environment variables holding the credentials
+    password_env: str
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    database: str                  # a name under databases:
+    table: str                     # schema.table in the source database
+    target: str                    # the logical table (under tables:) the rows land in
+    watermark: str | None          # column that grows with every change; None: always full
+    partition_column: str | None   # numeric column to split the read on; None: one reader
+    num_partitions: int
+    fetch_size: int
+
+
+@dataclass(frozen=True)
 class GenerateConfig:
     train: int
     test: int
@@ -112,6 +131,8 @@ class Config:
     tables: dict[str, TableConfig]
     models: ModelsConfig
     source: SourceConfig
+    databases: dict[str, DatabaseConfig]
+    extracts: dict[str, ExtractConfig]
     generate: GenerateConfig
     clean: CleanConfig
     features: FeaturesConfig

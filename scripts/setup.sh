@@ -2,7 +2,8 @@
 # Idempotent set-up for crosslake; both README commands (`make pipeline`, `make test`) call it.
 #   1. a JDK (Spark 4 needs Java 17+) and Maven, from Debian's packages, if missing;
 #   2. .venv with the pinned Python packages (pins: pyproject.toml), skipped when unchanged;
-#   3. the JVM jars Spark needs (pins: jars/pom.xml) into .jars/, skipped when unchanged.
+#   3. the JVM jars Spark needs (pins: jars/pom.xml) into .jars/, skipped when unchanged;
+#   4. PostgreSQL from Debian's packages (the tests start their own throwaway server).
 # A second run with nothing changed takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ if ! command -v java >/dev/null || [ "$(java_major)" -lt 17 ]; then
   apt_install openjdk-17-jre-headless
 fi
 command -v mvn >/dev/null || apt_install maven
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
 
 # --- 2. Python environment ----------------------------------------------------------------------
 PYTHON=${PYTHON:-python3}

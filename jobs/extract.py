@@ -1,0 +1,182 @@
+"""Extract: a source database table (JDBC) -> its bronze Delta table.
+
+    crosslake extract customers            only rows past the remembered watermark
+    crosslake extract customers --full     the whole table again (rows gone at the source go too)
+    spark-submit --jars <.jars/*.jar, comma-separated> jobs/extract.py customers
+
+What to extract is declared under `extracts:` in conf/, the database under `databases:`;
+credentials come only from the environment variables the database names. With a
+`partition_column` the read is split into `num_partitions` parallel range queries. The
+watermark advances only after the rows are committed, so a failed run is simply re-run.
+An unreachable database, wrong credentials or a missing table stop the job before it
+writes anything, with a one-line error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
+    sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
+
+import os
+import re
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from crosslake import lake, ledger
+from crosslake.config import Config, DatabaseConfig, ExtractConfig
+from crosslake.errors import ConfigError, CrosslakeError
+from crosslake.runner import job_main
+
+NAME = "extract"
+HELP = ("Copy a source database table (JDBC) into its bronze Delta table: only the rows past the remembered "
+        "watermark, or --full. Credentials come from the environment.")
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
+WATERMARK_SCHEMA = "extract string, column string, last_value string, value_type string, run_id string, " \
+                   "updated_at timestamp"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("name", help="extract name, as declared under extracts: in conf/")
+    parser.add_argument("--full", action="store_true", help="ignore the watermark and read the whole table")
+
+
+@dataclass
+class ExtractResult:
+    name: str
+    mode: str
+    rows_read: int
+    partitions: int
+    watermark: str | None
+    table: lake.TableInfo
+
+    def report(self) -> str:
+        mark = f"; watermark now {self.watermark}" if self.watermark is not None else ""
+        return (f"{self.table.name}: {self.table.path} (version {self.table.version}, {self.table.rows:,} rows)\n"
+                f"  {self.mode} extract '{self.name}': {self.rows_read:,} rows read in {self.partitions} "
+                f"partition(s){mark}")
+
+
+def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False) -> ExtractResult:
+    spec = cfg.extracts.get(name)
+    if spec is None:
+        raise ConfigError(f"unknown extract '{name}': declared extracts are {', '.join(cfg.extracts) or 'none'}")
+    db = cfg.databases.get(spec.database)
+    if db is None:
+        raise ConfigError(f"extract '{name}' names database '{spec.database}', which is not under databases:")
+    for ident in filter(None, (spec.table, spec.watermark, spec.partition_column)):
+        if not IDENTIFIER.match(ident):
+            raise ConfigError(f"extract '{name}': '{ident}' is not a plain [schema.]name identifier")
+    last = None if full or not spec.watermark else _last_watermark(spark, cfg, name)
+    where = f"WHERE {spec.watermark} > {_literal(*last)}" if last else ""
+    ledger.record_input(f"jdbc:{spec.database}/{spec.table}", None)
+    rows = _read(spark, db, spec, where).cache()
+    try:
+        n = rows.count()
+    except Exception as exc:
+        raise _explain(exc, db, spec) from exc
+    # Incremental: upsert the new and changed rows. Full: the table mirrors the source,
+    # rows deleted there are deleted here.
+    mode = "incremental" if last else "full"
+    run_id = ledger.current().run_id if ledger.current() else None
+    batch = rows.withColumn("_extracted_at", F.current_timestamp()).withColumn("_run_id", F.lit(run_id).cast("string"))
+    version = lake.write_table(batch, cfg, spec.target, mode="upsert" if last else "sync")
+    new_mark = None
+    if spec.watermark and n:
+        top = rows.agg(F.max(spec.watermark).alias("m")).first().m
+        new_mark = str(top)
+        _save_watermark(spark, cfg, name, spec.watermark, new_mark,
+                        rows.schema[spec.watermark].dataType.simpleString())
+    elif last:
+        new_mark = last[0]
+    rows.unpersist()
+    ledger.record_count("rows_read", n)
+    total = spark.read.format("delta").load(cfg.table_path(spec.target)).count()
+    return ExtractResult(name, mode, n, batch.rdd.getNumPartitions(), new_mark,
+                         lake.TableInfo(spec.target, cfg.table_path(spec.target), version, total))
+
+
+def credentials(db: DatabaseConfig) -> dict[str, str]:
+    missing = [v for v in (db.user_env, db.password_env) if not os.environ.get(v)]
+    if missing:
+        raise ConfigError(f"set {' and '.join(missing)} in the environment: the database credentials come only "
+                          f"from there")
+    return {"user": os.environ[db.user_env], "password": os.environ[db.password_env]}
+
+
+def _jdbc(spark: SparkSession, db: DatabaseConfig, spec: ExtractConfig):
+    return (spark.read.format("jdbc").option("url", db.url).option("driver", db.driver)
+            .option("fetchsize", spec.fetch_size)
+            .options(**credentials(db)))
+
+
+def _read(spark: SparkSession, db: DatabaseConfig, spec: ExtractConfig, where: str) -> DataFrame:
+    try:
+        reader = _jdbc(spark, db, spec).option("dbtable", f"(SELECT * FROM {spec.table} {where}) AS src")
+        if spec.partition_column and spec.num_partitions > 1:
+            bounds = (_jdbc(spark, db, spec).option(
+                "query", f"SELECT min({spec.partition_column}) AS lo, max({spec.partition_column}) AS hi "
+                         f"FROM {spec.table} {where}").load().first())
+            if bounds.lo is not None:
+                reader = (reader.option("partitionColumn", spec.partition_column)
+                          .option("lowerBound", str(bounds.lo)).option("upperBound", str(bounds.hi))
+                          .option("numPartitions", spec.num_partitions))
+        return reader.load()
+    except CrosslakeError:
+        raise
+    except Exception as exc:
+        raise _explain(exc, db, spec) from exc
+
+
+def _explain(exc: Exception, db: DatabaseConfig, spec: ExtractConfig) -> CrosslakeError:
+    """Turn a JDBC failure into a one-line error that says what to check."""
+    text = str(exc)
+    where = f"{db.url} (database '{spec.database}')"
+    if "Connection refused" in text or "connection attempt failed" in text.lower() or "UnknownHost" in text:
+        return CrosslakeError(f"cannot connect to {where}: is the database running and reachable from here?")
+    if "password authentication failed" in text or "authentication failed" in text.lower():
+        return CrosslakeError(f"{where} refused the credentials in {db.user_env}/{db.password_env}: "
+                              f"authentication failed")
+    if "does not exist" in text:
+        return CrosslakeError(f"{where}: table or column of '{spec.table}' does not exist "
+                              f"({text.split('ERROR:')[-1].strip().splitlines()[0][:120]})")
+    return CrosslakeError(f"reading {spec.table} from {where} failed: {text.strip().splitlines()[0][:300]}")
+
+
+def _last_watermark(spark: SparkSession, cfg: Config, name: str) -> tuple[str, str] | None:
+    if not lake.exists(spark, cfg.table_path("watermarks")):
+        return None
+    row = lake.read_table(spark, cfg, "watermarks").filter(F.col("extract") == name).first()
+    return (row.last_value, row.value_type) if row else None
+
+
+def _save_watermark(spark: SparkSession, cfg: Config, name: str, column: str, value: str, value_type: str) -> None:
+    current = ledger.current()
+    row = (name, column, value, value_type, current.run_id if current else None, None)
+    df = spark.createDataFrame([row], WATERMARK_SCHEMA).withColumn("updated_at", F.current_timestamp())
+    lake.write_table(df, cfg, "watermarks", mode="upsert")
+
+
+def _literal(value: str, value_type: str) -> str:
+    """A SQL literal for a stored watermark (our own state, typed by the source column)."""
+    if value_type in ("tinyint", "smallint", "int", "bigint") or value_type.startswith("decimal") \
+            or value_type in ("float", "double"):
+        float(value)  # refuses anything that is not a number
+        return value
+    escaped = value.replace("'", "''")
+    if value_type.startswith("timestamp"):
+        return f"TIMESTAMP '{escaped}'"
+    if value_type == "date":
+        return f"DATE '{escaped}'"
+    return f"'{escaped}'"
+
+
+def main(argv: list[str] | None = None) -> int:
+    return job_main(sys.modules[__name__], argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""A throwaway PostgreSQL server on loopback for tests: started, used, stopped, removed.
+
+Debian's postgresql package provides the binaries (scripts/setup.sh installs it). The
+server refuses to run as root, so as root it runs as the `postgres` user.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Postgres:
+    host: str
+    port: int
+    user: str
+    password: str
+
+    def url(self, database: str) -> str:
+        return f"jdbc:postgresql://{self.host}:{self.port}/{database}"
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        done = subprocess.run(
+            ["psql", "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", database, "-v", "ON_ERROR_STOP=1",
+             "-qAt", "-c", statement],
+            env={**os.environ, "PGPASSWORD": self.password}, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"psql failed: {done.stderr}")
+        return done.stdout.strip()
+
+
+def _bin(name: str) -> str:
+    found = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    if not found:
+        raise RuntimeError("PostgreSQL server binaries not found: run `bash scripts/setup.sh` (installs postgresql)")
+    return str(found[-1])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="crosslake-pg-"))
+        self.as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self.pg = Postgres("127.0.0.1", _free_port(), "crosslake", "s3cret-for-tests")
+
+    def _run(self, *cmd: str) -> None:
+        subprocess.run([*self.as_owner, *cmd], check=True, capture_output=True, timeout=120)
+
+    def start(self) -> Postgres:
+        pwfile = self.root / "pw"
+        pwfile.write_text(self.pg.password)
+        if self.as_owner:
+            shutil.chown(pwfile, "postgres", "postgres")
+        self._run(_bin("initdb"), "-D", str(self.root / "data"), "-U", self.pg.user, f"--pwfile={pwfile}",
+                  "-A", "scram-sha-256")
+        self._run(_bin("pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-w", "-o",
+                  f"-p {self.pg.port} -k {self.root} -c listen_addresses=127.0.0.1", "start")
+        return self.pg
+
+    def stop(self) -> None:
+        try:
+            self._run(_bin("pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
