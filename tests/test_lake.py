@@ -111,3 +111,15 @@ def test_maintain_compacts_and_vacuums_but_never_breaks_the_time_travel_promise(
     with pytest.raises(Exception):
         lake.read_table(spark, cfg, "t", version=0).collect()  # its files are gone, as the 0 h promise allows
     spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", "true")
+
+
+def test_time_travel_by_timestamp(spark, cfg):
+    import time
+
+    lake.write_table(rows(spark, [(1, "old", "x", "r")]), cfg, "t", mode="sync")
+    time.sleep(1.1)
+    between = spark.sql("SELECT date_format(current_timestamp(), 'yyyy-MM-dd HH:mm:ss.SSS') AS t").first().t
+    time.sleep(1.1)
+    lake.write_table(rows(spark, [(1, "new", "x", "r")]), cfg, "t", mode="sync")
+    assert [r.v for r in lake.read_table(spark, cfg, "t", timestamp=between).collect()] == ["old"]
+    assert [r.v for r in lake.read_table(spark, cfg, "t").collect()] == ["new"]
