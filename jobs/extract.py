@@ -7,7 +7,9 @@
 What to extract is declared under `extracts:` in conf/, the database under `databases:`;
 credentials come only from the environment variables the database names. With a
 `partition_column` the read is split into `num_partitions` parallel range queries. The
-watermark advances only after the rows are committed, so a failed run is simply re-run.
+watermark advances only after the rows are committed, so a failed run is simply re-run;
+rows at the last watermark value are read again (cheaply: unchanged rows commit nothing),
+so a row committed late with that same value is not lost.
 An unreachable database, wrong credentials or a missing table stop the job before it
 writes anything, with a one-line error.
 """
@@ -71,9 +73,13 @@ def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False) -> E
         if not IDENTIFIER.match(ident):
             raise ConfigError(f"extract '{name}': '{ident}' is not a plain [schema.]name identifier")
     last = None if full or not spec.watermark else _last_watermark(spark, cfg, name)
-    where = f"WHERE {spec.watermark} > {_literal(*last)}" if last else ""
+    # >=, not >: a row committed after the last extract with the same watermark value as
+    # its maximum would otherwise never be read. Re-reading the boundary rows is harmless:
+    # the upsert finds them unchanged and commits nothing.
+    where = f"WHERE {spec.watermark} >= {_literal(*last)}" if last else ""
     ledger.record_input(f"jdbc:{spec.database}/{spec.table}", None)
     rows = _read(spark, db, spec, where).cache()
+    partitions = rows.rdd.getNumPartitions()
     try:
         n = rows.count()
     except Exception as exc:
@@ -95,7 +101,7 @@ def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False) -> E
     rows.unpersist()
     ledger.record_count("rows_read", n)
     total = spark.read.format("delta").load(cfg.table_path(spec.target)).count()
-    return ExtractResult(name, mode, n, batch.rdd.getNumPartitions(), new_mark,
+    return ExtractResult(name, mode, n, partitions, new_mark,
                          lake.TableInfo(spec.target, cfg.table_path(spec.target), version, total))
 
 

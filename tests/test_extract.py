@@ -69,19 +69,26 @@ def test_full_then_incremental_extraction_mirrors_the_source(spark, pg, cfg):
     pg.sql("INSERT INTO customers VALUES (501, 'new one', 'basic', 9.99, TIMESTAMP '2026-06-02'), "
            "(502, 'new two', 'pro', 19.99, TIMESTAMP '2026-06-02')", "crm")
     second = extract.run(spark, cfg, name="customers")
-    assert (second.mode, second.rows_read) == ("incremental", 5)  # only what changed crossed the wire
+    # what changed, plus the one row at the previous watermark (re-read so none is lost)
+    assert (second.mode, second.rows_read) == ("incremental", 6)
     assert lake_rows(spark, cfg) == source_rows(pg)
     assert second.watermark == "2026-06-02 00:00:00"
 
-    version = lake.current_version(spark, cfg.table_path("bronze_customers"))
+    # a row committed late with the same watermark as the last extract's maximum
+    pg.sql("INSERT INTO customers VALUES (503, 'late', 'basic', 1.99, TIMESTAMP '2026-06-02')", "crm")
     third = extract.run(spark, cfg, name="customers")
-    assert third.rows_read == 0
+    assert third.rows_read == 3  # 501, 502 (unchanged, re-read) and 503
+    assert lake_rows(spark, cfg) == source_rows(pg)
+
+    version = lake.current_version(spark, cfg.table_path("bronze_customers"))
+    fourth = extract.run(spark, cfg, name="customers")
+    assert fourth.rows_read == 3  # only the boundary rows, unchanged
     assert lake.current_version(spark, cfg.table_path("bronze_customers")) == version  # nothing new, no commit
 
-    pg.sql("DELETE FROM customers WHERE id = 502", "crm")
+    pg.sql("DELETE FROM customers WHERE id IN (502, 503)", "crm")
     full = extract.run(spark, cfg, name="customers", full=True)
     assert full.mode == "full" and lake_rows(spark, cfg) == source_rows(pg)
-    assert lake.read_table(spark, cfg, "bronze_customers").filter(F.col("id") == 502).count() == 0
+    assert lake.read_table(spark, cfg, "bronze_customers").filter(F.col("id").isin(502, 503)).count() == 0
 
 
 def test_failures_are_one_line_errors_and_touch_no_table(spark, pg, cfg, monkeypatch):
