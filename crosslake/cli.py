@@ -26,6 +26,11 @@ examples:
   crosslake dq report                          the latest data-quality report, as HTML
   crosslake runs trace model:sentiment_cnn:1   a model back to the files it came from
 
+tabular datasets (declared under datasets: in conf/, no Python needed):
+  crosslake generate --dataset loans           the example dataset as CSV files
+  crosslake pipeline --dataset loans           ingest (or extract) -> clean -> features
+  crosslake clean --dataset loans              one stage: loans_bronze -> loans_silver
+
 exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 blocked by data quality.
 configuration: conf/base.yaml + conf/<profile>.yaml; --profile or CROSSLAKE_PROFILE picks it.
 """

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import typing
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,54 @@ class ExtractConfig:
 
 
 @dataclass(frozen=True)
+class DatasetSourceConfig:
+    format: str                    # csv | parquet | jdbc
+    path: str | None = None        # csv/parquet: a file or a folder of files (relative: to the working dir)
+    extract: str | None = None     # jdbc: the extract (under extracts:) that lands the table as <dataset>_bronze
+    delimiter: str = ","           # csv only
+    quote: str = '"'               # csv only
+    encoding: str = "utf-8"        # csv only; bytes that do not decode are quarantined, not guessed at
+
+
+@dataclass(frozen=True)
+class DatasetCleanConfig:
+    trim: bool = True                      # strip surrounding whitespace from every text value
+    null_values: list[str] = dataclasses.field(default_factory=lambda: ["", "NA", "N/A", "null", "NULL"])
+    lowercase: list[str] = dataclasses.field(default_factory=list)  # columns folded to lower case
+    max_field_chars: int = 1000            # longer values are quarantined as oversized
+    max_quarantine_fraction: float = 0.05  # more quarantined than this blocks the publish
+
+
+@dataclass(frozen=True)
+class DatasetFeaturesConfig:
+    numeric: list[str] = dataclasses.field(default_factory=list)      # standardised with train-split mean/std
+    categorical: list[str] = dataclasses.field(default_factory=list)  # one-hot over the train split's top values
+    max_categories: int = 20               # per column; rarer values share one "other" slot
+
+
+@dataclass(frozen=True)
+class DatasetSplitConfig:
+    validation_fraction: float = 0.1       # chosen by a hash of the key: stable across runs
+    test_fraction: float = 0.2
+    seed: int = 7
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """A tabular dataset declared in conf/: no Python needed to add one (docs in base.yaml)."""
+    source: DatasetSourceConfig
+    columns: dict[str, Any]        # name -> type, or {type: ..., format: ...} for dates/timestamps
+    keys: list[str]
+    label: str
+    expectations: dict[str, Any]   # the suite, as in expectations/from_config.py
+    features: DatasetFeaturesConfig
+    rename: dict[str, str] = dataclasses.field(default_factory=dict)  # source column -> declared column
+    extra_columns: str = "error"   # error | ignore: columns in the source that are not declared
+    clean: DatasetCleanConfig = DatasetCleanConfig()
+    split: DatasetSplitConfig = DatasetSplitConfig()
+
+
+@dataclass(frozen=True)
 class GenerateConfig:
     train: int
     test: int
@@ -133,6 +182,7 @@ class Config:
     source: SourceConfig
     databases: dict[str, DatabaseConfig]
     extracts: dict[str, ExtractConfig]
+    datasets: dict[str, DatasetConfig]
     generate: GenerateConfig
     clean: CleanConfig
     features: FeaturesConfig
@@ -150,6 +200,12 @@ class Config:
     def table_path(self, name: str) -> str:
         """Location of a logical table, e.g. ``table_path("silver")``."""
         return _join(self.lake.root, self.table(name).path)
+
+    def dataset(self, name: str) -> DatasetConfig:
+        if name not in self.datasets:
+            raise ConfigError(f"unknown dataset '{name}': declared datasets are {', '.join(sorted(self.datasets)) or 'none'}"
+                              f" (add one under datasets: in conf/)")
+        return self.datasets[name]
 
     @property
     def model_store(self) -> str:
@@ -184,7 +240,96 @@ def load_config(
     root = lake_root or os.environ.get(LAKE_ROOT_ENV) or data["lake"]["root"]
     data["lake"]["root"] = _absolute(root)
     data["source"]["path"] = _absolute(data["source"]["path"])
-    return _build(Config, {"profile": profile, **data}, "config")
+    for ds in (data.get("datasets") or {}).values():
+        if isinstance(ds, dict) and isinstance(ds.get("source"), dict) and ds["source"].get("path"):
+            ds["source"]["path"] = _absolute(ds["source"]["path"])
+    cfg = _build(Config, {"profile": profile, **data}, "config")
+    for name, ds in cfg.datasets.items():
+        check_dataset(name, ds, cfg)
+    return dataclasses.replace(cfg, tables={**dataset_tables(cfg), **cfg.tables})
+
+
+DATASET_TABLES = ("bronze", "silver", "quarantine", "encoding", "gold")
+SOURCE_FORMATS = ("csv", "parquet", "jdbc")
+COLUMN_TYPES = ("string", "boolean", "int", "bigint", "double", "float", "date", "timestamp")
+DECIMAL = re.compile(r"^decimal\(\d+,\s*\d+\)$")
+
+
+def column_type(spec: Any) -> tuple[str, str | None]:
+    """(type, format) of a declared column: `bigint` or `{type: date, format: dd/MM/yyyy}`."""
+    if isinstance(spec, dict):
+        return spec.get("type", ""), spec.get("format")
+    return spec, None
+
+
+def check_dataset(name: str, ds: DatasetConfig, cfg: Config) -> None:
+    """Mistakes in a dataset declaration, named, before any job touches data."""
+    where = f"datasets.{name}"
+    if ds.source.format not in SOURCE_FORMATS:
+        raise ConfigError(f"{where}.source.format must be one of {', '.join(SOURCE_FORMATS)}, got '{ds.source.format}'")
+    if ds.source.format == "jdbc":
+        spec = cfg.extracts.get(ds.source.extract or "")
+        if spec is None:
+            raise ConfigError(f"{where}.source.extract must name an extract under extracts: "
+                              f"(declared: {', '.join(cfg.extracts) or 'none'})")
+        if spec.target != f"{name}_bronze":
+            raise ConfigError(f"extracts.{ds.source.extract}.target must be '{name}_bronze' to feed dataset '{name}'")
+    elif not ds.source.path:
+        raise ConfigError(f"{where}.source.path is needed for a {ds.source.format} source")
+    if not ds.columns:
+        raise ConfigError(f"{where}.columns: declare at least one column (name: type)")
+    for col, spec in ds.columns.items():
+        kind, fmt = column_type(spec)
+        if kind not in COLUMN_TYPES and not DECIMAL.match(str(kind)):
+            raise ConfigError(f"{where}.columns.{col}: unknown type '{kind}'; use one of {', '.join(COLUMN_TYPES)} "
+                              f"or decimal(p,s)")
+        if fmt is not None and kind not in ("date", "timestamp"):
+            raise ConfigError(f"{where}.columns.{col}: a format applies to date and timestamp columns only")
+        if col.startswith("_"):
+            raise ConfigError(f"{where}.columns.{col}: names starting with '_' are reserved for lineage columns")
+    named = {"keys": ds.keys, "label": [ds.label], "features.numeric": ds.features.numeric,
+             "features.categorical": ds.features.categorical, "clean.lowercase": ds.clean.lowercase,
+             "rename (targets)": list(ds.rename.values())}
+    for what, cols in named.items():
+        unknown = [c for c in cols if c not in ds.columns]
+        if unknown:
+            raise ConfigError(f"{where}.{what}: {', '.join(unknown)} not among the declared columns")
+    if not ds.keys:
+        raise ConfigError(f"{where}.keys: declare the business key (one or more columns)")
+    if ds.extra_columns not in ("error", "ignore"):
+        raise ConfigError(f"{where}.extra_columns must be 'error' or 'ignore', got '{ds.extra_columns}'")
+    split = ds.split
+    if not (0 <= split.validation_fraction and 0 <= split.test_fraction
+            and split.validation_fraction + split.test_fraction < 1):
+        raise ConfigError(f"{where}.split: fractions must be >= 0 and leave rows for training")
+
+
+def dataset_tables(cfg: Config) -> dict[str, TableConfig]:
+    """The tables each dataset gets without declaring them: <name>_bronze, _silver,
+    _quarantine, _encoding and _gold under datasets/<name>/. A table declared under
+    tables: with the same name wins."""
+    out = {}
+    for name, ds in cfg.datasets.items():
+        from_db = ds.source.format == "jdbc"
+        source_name = {declared: original for original, declared in ds.rename.items()}
+        out[f"{name}_bronze"] = TableConfig(  # files: one row per record, keyed by where it came from
+            path=f"datasets/{name}/bronze",
+            keys=[source_name.get(k, k) for k in ds.keys] if from_db else ["_source", "_source_row"],
+            partition_by=[], properties={}, schema_evolution=False,
+            volatile=["_extracted_at", "_run_id"] if from_db else ["_ingested_at", "_run_id"])
+        out[f"{name}_silver"] = TableConfig(
+            path=f"datasets/{name}/silver", keys=list(ds.keys), partition_by=[],
+            properties={"delta.enableChangeDataFeed": True}, volatile=[], schema_evolution=False)
+        out[f"{name}_quarantine"] = TableConfig(
+            path=f"datasets/{name}/quarantine", keys=["_source", "_source_row"], partition_by=[], properties={},
+            volatile=["run_id", "quarantined_at", "bronze_version"], schema_evolution=False)
+        out[f"{name}_encoding"] = TableConfig(
+            path=f"datasets/{name}/encoding", keys=["feature", "category"], partition_by=[], properties={},
+            volatile=[], schema_evolution=False)
+        out[f"{name}_gold"] = TableConfig(
+            path=f"datasets/{name}/gold", keys=list(ds.keys), partition_by=["split"], properties={},
+            volatile=[], schema_evolution=False)
+    return out
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -225,11 +370,13 @@ def _build(cls: type, data: Any, where: str) -> Any:
     unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"unknown key(s) {', '.join(unknown)} in '{where}': known keys are {', '.join(sorted(names))}")
-    missing = sorted(names - set(data))
+    required = {f.name for f in dataclasses.fields(cls)
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    missing = sorted(required - set(data))
     if missing:
         raise ConfigError(f"missing key(s) {', '.join(missing)} in '{where}'")
     values = {}
-    for name in names:
+    for name in names & set(data):
         hint, value = hints[name], data[name]
         path = f"{where}.{name}" if where != "config" else name
         if dataclasses.is_dataclass(hint):

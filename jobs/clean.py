@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser) -> None:
     parser.add_argument("--bronze-version", type=int, help="bronze version to read (default: latest)")
+    parser.add_argument("--dataset", help="clean a tabular dataset declared under datasets: in conf/ "
+                                          "(<name>_bronze -> <name>_silver) instead of the reviews")
 
 
 @dataclass
@@ -57,8 +59,8 @@ class CleanResult:
 
     def report(self) -> str:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.quarantine_reasons.items())) or "none"
-        return (f"silver: {self.silver.path} (version {self.silver.version}, {self.published:,} rows)\n"
-                f"quarantine: {self.quarantine.path} (version {self.quarantine.version}, "
+        return (f"{self.silver.name}: {self.silver.path} (version {self.silver.version}, {self.published:,} rows)\n"
+                f"{self.quarantine.name}: {self.quarantine.path} (version {self.quarantine.version}, "
                 f"{self.quarantined:,} rows; {reasons})\n"
                 f"  rows in {self.rows_in:,} = published {self.published:,} + quarantined "
                 f"{self.quarantined:,} + duplicates dropped {self.duplicates:,}")
@@ -87,12 +89,17 @@ def row_check_results(suite, reasons: dict[str, int], rows_in: int) -> list[Chec
 
 
 def record_results(spark: SparkSession, cfg: Config, checks: list[CheckResult], run_id: str,
-                   table_version: int | None) -> None:
-    rows = results_rows(checks, run_id=run_id, table="silver", table_version=table_version)
+                   table_version: int | None, table: str = "silver") -> None:
+    rows = results_rows(checks, run_id=run_id, table=table, table_version=table_version)
     lake.write_table(spark.createDataFrame(rows, RESULTS_SCHEMA), cfg, "dq_results", mode="append")
 
 
-def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None) -> CleanResult:
+def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
+        dataset: str | None = None) -> CleanResult:
+    if dataset:
+        from jobs.tabular import clean as tabular_clean
+
+        return tabular_clean.run(spark, cfg, dataset, bronze_version=bronze_version)
     current = ledger.current()
     run_id = current.run_id if current else new_run_id()
     bronze_version = lake.pinned_version(spark, cfg, "bronze", bronze_version)

@@ -33,6 +33,8 @@ LABELLED_SPLITS = ("train", "validation", "test")
 
 def add_arguments(parser) -> None:
     parser.add_argument("--silver-version", type=int, help="silver version to read (default: latest)")
+    parser.add_argument("--dataset", help="a tabular dataset declared under datasets: in conf/ "
+                                          "(<name>_silver -> <name>_encoding + <name>_gold)")
 
 
 @dataclass
@@ -51,7 +53,12 @@ class FeaturesResult:
                 f"from silver version {self.silver_version}, {self.unlabelled_skipped:,} unlabelled rows not used)")
 
 
-def run(spark: SparkSession, cfg: Config, *, silver_version: int | None = None) -> FeaturesResult:
+def run(spark: SparkSession, cfg: Config, *, silver_version: int | None = None,
+        dataset: str | None = None) -> FeaturesResult:
+    if dataset:
+        from jobs.tabular import features as tabular_features
+
+        return tabular_features.run(spark, cfg, dataset, silver_version=silver_version)
     silver_version = lake.pinned_version(spark, cfg, "silver", silver_version)
     silver = lake.read_table(spark, cfg, "silver", version=silver_version)
     labelled = silver.filter(F.col("split").isin(*LABELLED_SPLITS)).transform(with_tokens).cache()

@@ -1,6 +1,8 @@
-"""Write a synthetic IMDB-style corpus (aclImdb layout) into the drop zone.
+"""Write a synthetic IMDB-style corpus (aclImdb layout) into the drop zone, or the
+example tabular dataset (loans) as CSV files or into its source database.
 
     crosslake generate [--train N] [--test N] [--unsup N] [--out PATH]
+    crosslake generate --dataset loans [--rows N] [--to csv|database]
     python -m jobs.generate ...
 """
 
@@ -15,8 +17,11 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from crosslake.config import Config
+from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
+from sources import loans_generator
 from sources.imdb_generator import generate_corpus
+from sources.loans_generator import Manifest
 
 NAME = "generate"
 HELP = (
@@ -33,6 +38,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--unsup", type=int, help="unlabelled reviews (max 50,000)")
     parser.add_argument("--seed", type=int, help="random seed (same seed, same corpus)")
     parser.add_argument("--out", help="target folder (default: source.path); replaced if present")
+    parser.add_argument("--dataset", help="write the example tabular dataset instead (loans)")
+    parser.add_argument("--rows", type=int, default=2000, help="--dataset: rows to write (default 2000)")
+    parser.add_argument("--to", choices=["csv", "database"], default="csv",
+                        help="--dataset: CSV files in its source.path (default), or the table its extract "
+                             "reads (credentials from the environment; the table is replaced)")
 
 
 @dataclass
@@ -47,7 +57,23 @@ class GenerateResult:
                 f"({self.duplicates} repeated reviews, {self.malformed} malformed on purpose)")
 
 
-def run(_spark, cfg: Config, *, train=None, test=None, unsup=None, seed=None, out=None) -> GenerateResult:
+@dataclass
+class DatasetGenerateResult:
+    dataset: str
+    target: str
+    manifest: Manifest
+
+    def report(self) -> str:
+        bad = ", ".join(f"{k} {v}" for k, v in sorted(self.manifest.quarantined.items()))
+        return (f"{self.dataset}: {self.manifest.rows:,} rows written to {self.target}\n"
+                f"  bad on purpose: {bad}; exact repeats {self.manifest.exact_repeats}")
+
+
+def run(_spark, cfg: Config, *, train=None, test=None, unsup=None, seed=None, out=None, dataset=None, rows=2000,
+        to="csv"):
+    if dataset:
+        return generate_dataset(cfg, dataset, rows=rows, to=to, seed=cfg.generate.seed if seed is None else seed,
+                                out=out)
     g = cfg.generate
     sizes = dict(train=g.train if train is None else train, test=g.test if test is None else test,
                  unsup=g.unsup if unsup is None else unsup)
@@ -55,6 +81,47 @@ def run(_spark, cfg: Config, *, train=None, test=None, unsup=None, seed=None, ou
         summary = generate_corpus(out or cfg.source.path, seed=g.seed if seed is None else seed,
                                   progress=bar.update, **sizes)
     return GenerateResult(summary.root, summary.total_files, summary.duplicates, len(summary.malformed))
+
+
+def generate_dataset(cfg: Config, dataset: str, *, rows: int, to: str, seed: int,
+                     out: str | None = None) -> DatasetGenerateResult:
+    ds = cfg.dataset(dataset)
+    if list(ds.columns) != loans_generator.COLUMNS:
+        raise ConfigError(f"there is a generator for the example dataset's columns only "
+                          f"({', '.join(loans_generator.COLUMNS)}); dataset '{dataset}' declares others: "
+                          f"point its source at your own data instead")
+    if to == "csv":
+        target = out or ds.source.path
+        if not target:
+            raise ConfigError(f"datasets.{dataset}.source.path is not set: pass --out FOLDER")
+        return DatasetGenerateResult(dataset, target, loans_generator.write_csv(target, rows, seed=seed))
+    spec = cfg.extracts.get(ds.source.extract or "")
+    if spec is None:
+        raise ConfigError(f"datasets.{dataset}.source.extract names no extract: nothing says which table to write")
+    data, manifest = loans_generator.rows_for_database(rows, seed=seed)
+    write_database_table(cfg, spec.database, spec.table, data)
+    return DatasetGenerateResult(dataset, f"{cfg.databases[spec.database].url} table {spec.table}", manifest)
+
+
+def write_database_table(cfg: Config, database: str, table: str, data: list[dict]) -> None:
+    """Replace `table` in a configured database with `data` (a Spark session just for this)."""
+    from pyspark.sql import SparkSession
+
+    from crosslake.session import build_session
+    from jobs.extract import credentials
+
+    db = cfg.databases[database]
+    owns = SparkSession.getActiveSession() is None
+    spark = build_session("generate", cfg)
+    try:
+        df = spark.createDataFrame(data, loans_generator.SPARK_SCHEMA)
+        (df.write.format("jdbc").option("url", db.url).option("driver", db.driver).option("dbtable", table)
+         .options(**credentials(db)).mode("overwrite").save())
+    except Exception as exc:
+        raise CrosslakeError(f"writing {table} to {db.url} failed: {str(exc).strip().splitlines()[0][:200]}") from exc
+    finally:
+        if owns:
+            spark.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,7 +30,11 @@ HELP = "Read the corpus in source.path (an aclImdb folder or aclImdb_v1.tar.gz) 
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--source", help="corpus folder or .tar.gz (default: source.path)")
+    parser.add_argument("--source", help="corpus folder or .tar.gz (default: source.path); with --dataset, "
+                                         "the dataset's file or folder (default: its source.path)")
+    parser.add_argument("--dataset", help="ingest a tabular dataset declared under datasets: in conf/ into "
+                                          "<name>_bronze (a jdbc source runs its extract)")
+    parser.add_argument("--full", action="store_true", help="--dataset with a jdbc source: re-read the whole table")
 
 
 @dataclass
@@ -46,7 +50,12 @@ class IngestResult:
                 f"  read {self.files_read:,} files from {self.source}; {self.rows_added:,} new")
 
 
-def run(spark: SparkSession, cfg: Config, *, source: str | None = None) -> IngestResult:
+def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset: str | None = None,
+        full: bool = False) -> IngestResult:
+    if dataset:
+        from jobs.tabular import ingest as tabular_ingest
+
+        return tabular_ingest.run(spark, cfg, dataset, source=source, full=full)
     corpus = open_corpus(source or cfg.source.path, landing_dir=f"{cfg.lake.root}/_landing")
     ledger.record_input(f"source:{corpus.origin}", None)
     files = read_files(spark, [str(d) for d in corpus.review_dirs])

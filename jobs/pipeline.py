@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser) -> None:
     parser.add_argument("--regenerate", action="store_true", help="write a fresh synthetic corpus first")
+    parser.add_argument("--dataset", help="run a tabular dataset declared under datasets: in conf/ instead: "
+                                          "ingest (or extract) -> clean -> features")
 
 
 @dataclass
@@ -51,24 +53,38 @@ class PipelineResult:
         return "\n".join(lines)
 
 
-def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False) -> PipelineResult:
+def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: str | None = None) -> PipelineResult:
     result = PipelineResult()
-    source = Path(cfg.source.path)
-    steps = [("ingest", ingest.run), ("clean", clean.run), ("features", features.run), ("train", train.run),
-             ("score", score.run)]
-    if regenerate or (not source.exists() and not source.name.endswith((".tar.gz", ".tgz"))):
-        log.info("no corpus at %s: generating a synthetic one", source)
-        steps.insert(0, ("generate", generate.run))
+    if dataset:
+        steps = _dataset_steps(cfg, dataset, regenerate)
+    else:
+        source = Path(cfg.source.path)
+        steps = [("ingest", ingest.run), ("clean", clean.run), ("features", features.run), ("train", train.run),
+                 ("score", score.run)]
+        if regenerate or (not source.exists() and not source.name.endswith((".tar.gz", ".tgz"))):
+            log.info("no corpus at %s: generating a synthetic one", source)
+            steps.insert(0, ("generate", generate.run))
+    options = {"dataset": dataset} if dataset else {}
     for i, (stage, fn) in enumerate(steps, 1):
         log.info("stage %d/%d: %s", i, len(steps), stage)
         started = time.monotonic()
         if stage == "generate":  # writes files, not tables: nothing for the ledger
-            outcome = fn(spark, cfg)
+            outcome = fn(spark, cfg, **options)
         else:
             with ledger.run(spark, cfg, stage):
-                outcome = fn(spark, cfg)
+                outcome = fn(spark, cfg, **options)
         result.stages.append((stage, outcome, time.monotonic() - started))
     return result
+
+
+def _dataset_steps(cfg: Config, dataset: str, regenerate: bool) -> list[tuple[str, Any]]:
+    ds = cfg.dataset(dataset)
+    steps = [("ingest", ingest.run), ("clean", clean.run), ("features", features.run)]
+    missing = ds.source.format == "csv" and not Path(ds.source.path).exists()
+    if regenerate or missing:
+        log.info("no files at %s: generating the example data", ds.source.path)
+        steps.insert(0, ("generate", generate.run))
+    return steps
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,133 @@
+"""Clean a declared dataset: <name>_bronze -> <name>_silver, bad rows -> <name>_quarantine.
+
+Every record is named by the declared columns, cleaned (trim, null markers, case),
+parsed into the declared types and checked: first the checks every dataset gets
+(the reader's findings, unparseable, non-finite or oversized values, a missing key),
+then the dataset's own suite from conf/. A failing row goes to quarantine with every
+failed check named and its raw text kept. Rows sharing a key with different values
+are all quarantined (duplicate_key); identical repeats are dropped and counted.
+Batch checks (the quarantine fraction and the suite's output checks) gate the publish.
+
+    rows in = published + quarantined + exact repeats dropped   (checked before writing)
+"""
+
+from __future__ import annotations
+
+import logging
+
+import great_expectations.expectations as gxe
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from crosslake import lake, ledger
+from crosslake.config import Config, DatasetConfig
+from crosslake.errors import CrosslakeError, DataQualityError
+from crosslake.runner import new_run_id
+from expectations.from_config import suite_from_config
+from expectations.suite import CheckResult, Suite, run_checks
+from jobs.clean import CleanResult, record_results, row_check_results
+from transforms.quality import filter_failed, filter_passed, with_failed_checks
+from transforms.tabular import (
+    header_problems, record_checks, records_from_columns, with_clean_text, with_duplicate_status,
+    with_named_values, with_split, with_typed_columns,
+)
+
+log = logging.getLogger(__name__)
+LINEAGE = ["_source", "_source_row"]
+
+
+def dataset_suite(name: str, ds: DatasetConfig) -> Suite:
+    """The dataset's suite from conf/, plus the quarantine-fraction gate every dataset gets."""
+    suite = suite_from_config(f"{name}_silver", ds.expectations)
+    suite.input_checks.setdefault("quarantine_fraction", gxe.ExpectColumnValuesToBeInSet(
+        column="quarantined", value_set=[False], mostly=1.0 - ds.clean.max_quarantine_fraction))
+    return suite
+
+
+def records(spark: SparkSession, cfg: Config, name: str, bronze: DataFrame) -> DataFrame:
+    """Bronze rows as records (transforms/tabular.py); a database table's columns are
+    checked against the declaration here, as files are at ingest."""
+    ds = cfg.dataset(name)
+    if ds.source.format != "jdbc":
+        return bronze.select("_source", "_source_row", "_header", "_fields", "_problems", "_raw")
+    spec = cfg.extracts[ds.source.extract]
+    source = f"jdbc:{spec.database}/{spec.table}"
+    columns = [c for c in bronze.columns if not c.startswith("_")]
+    problems = header_problems(source, columns, ds)
+    if problems:
+        raise CrosslakeError(f"dataset '{name}': " + "; ".join(problems) + ". Nothing was published.")
+    source_name = {declared: original for original, declared in ds.rename.items()}
+    position = F.concat_ws(",", *[F.concat(F.lit(f"{k}="), F.col(source_name.get(k, k)).cast("string"))
+                                  for k in ds.keys])
+    return records_from_columns(bronze, columns=columns, source=F.lit(source), source_row=position)
+
+
+def run(spark: SparkSession, cfg: Config, name: str, *, bronze_version: int | None = None) -> CleanResult:
+    ds = cfg.dataset(name)
+    current = ledger.current()
+    run_id = current.run_id if current else new_run_id()
+    bronze_version = lake.pinned_version(spark, cfg, f"{name}_bronze", bronze_version)
+    suite = dataset_suite(name, ds)
+    columns = list(ds.columns)
+    checks = {**record_checks(columns=ds.columns, keys=ds.keys, max_field_chars=ds.clean.max_field_chars),
+              **suite.row_predicates()}
+    flagged = (
+        records(spark, cfg, name, lake.read_table(spark, cfg, f"{name}_bronze", version=bronze_version))
+        .transform(with_named_values, columns=columns, rename=ds.rename)
+        .transform(with_clean_text, columns=columns, rules=ds.clean)
+        .transform(with_typed_columns, columns=ds.columns)
+        .transform(with_failed_checks, checks)
+        .cache()
+    )
+    rows_in = flagged.count()
+    if rows_in == 0:
+        raise CrosslakeError(f"{name}_bronze version {bronze_version} holds no records: the source is empty "
+                             f"(an empty table, or files with a header only); nothing to clean")
+    passed = flagged.transform(filter_passed).transform(with_duplicate_status, keys=ds.keys, columns=columns).cache()
+    conflicting = passed.filter(F.col("_key_variants") > 1).withColumn("failed_checks", F.array(F.lit("duplicate_key")))
+    quarantine = (flagged.transform(filter_failed).unionByName(conflicting.select(flagged.columns))
+                  .select(*LINEAGE, "failed_checks", F.col("_raw").alias("raw_record"),
+                          F.lit(bronze_version).alias("bronze_version"), F.lit(run_id).alias("run_id"),
+                          F.current_timestamp().alias("quarantined_at"))).cache()
+    unique = passed.filter(F.col("_key_variants") == 1)
+    silver = (unique.filter(F.col("_copy") == 1).transform(with_split, keys=ds.keys, split=ds.split)
+              .select(*columns, *LINEAGE, "split")).cache()
+    n_quarantined, n_published = quarantine.count(), silver.count()
+    repeats = unique.filter(F.col("_copy") > 1).count()
+    if rows_in != n_published + n_quarantined + repeats:
+        raise CrosslakeError(f"row counts do not add up: in {rows_in}, published {n_published}, quarantined "
+                             f"{n_quarantined}, repeats {repeats}; nothing written")
+    log.info("rows in %d = published %d + quarantined %d + exact repeats dropped %d",
+             rows_in, n_published, n_quarantined, repeats)
+    for key, n in (("rows_in", rows_in), ("published", n_published), ("quarantined", n_quarantined),
+                   ("duplicates_dropped", repeats)):
+        ledger.record_count(key, n)
+
+    reasons = {r.reason: r["count"] for r in quarantine.select(F.explode("failed_checks").alias("reason"))
+               .groupBy("reason").count().collect()}
+    judged = (flagged.transform(filter_failed).select(F.lit(True).alias("quarantined"))
+              .unionByName(passed.select((F.col("_key_variants") > 1).alias("quarantined"))))
+    builtin = [CheckResult(suite=suite.name, check=check, group="row", expectation="crosslake.record_check",
+                           success=reasons.get(check, 0) == 0, observed_value=None,
+                           unexpected_count=reasons.get(check, 0), element_count=rows_in)
+               for check in [*checks, "duplicate_key"]
+               if check not in suite.row_checks and (reasons.get(check) or check in ("key_missing", "duplicate_key"))]
+    results = (builtin + row_check_results(suite, reasons, rows_in) + run_checks(judged, suite, "input")
+               + run_checks(silver, suite, "output"))
+    q_version = lake.write_table(quarantine, cfg, f"{name}_quarantine", mode="sync")
+    failed = [c for c in results if not c.success and c.group != "row"]
+    if failed:
+        record_results(spark, cfg, results, run_id, table_version=None, table=f"{name}_silver")
+        raise DataQualityError(
+            f"{name}_silver publish blocked by data quality: " + "; ".join(c.describe() for c in failed)
+            + f". Nothing was published; inspect `crosslake tables show {name}_quarantine`.")
+    s_version = lake.write_table(silver, cfg, f"{name}_silver", mode="sync")
+    record_results(spark, cfg, results, run_id, table_version=s_version, table=f"{name}_silver")
+    for df in (flagged, passed, quarantine, silver):
+        df.unpersist()
+    return CleanResult(
+        rows_in, n_published, n_quarantined, repeats,
+        lake.TableInfo(f"{name}_silver", cfg.table_path(f"{name}_silver"), s_version, n_published),
+        lake.TableInfo(f"{name}_quarantine", cfg.table_path(f"{name}_quarantine"), q_version, n_quarantined),
+        results, reasons,
+    )

@@ -1,0 +1,220 @@
+"""Transforms for tabular datasets declared in conf/ (datasets.<name>).
+
+Every source (CSV, Parquet, a JDBC table) is first brought to one shape, *records*:
+
+    _source       where the row came from: a file path, or jdbc:<database>/<table>
+    _source_row   its place there: the CSV line, the Parquet row index, the key values
+    _header       column names as the source gave them
+    _fields       the values as text, in header order
+    _problems     what the reader found wrong with the record (see sources/csv_records.py)
+    _raw          the record as it was, kept for the quarantine
+
+and from there the same steps run for all: name the values by the declared columns,
+clean the text, parse it into the declared types (a value that does not parse is named,
+never turned silently into null), flag row checks, settle duplicate keys, split.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping
+
+import pandas as pd
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from crosslake.config import DatasetCleanConfig, DatasetConfig, DatasetSplitConfig, column_type
+from sources.csv_records import parse_csv
+
+RECORD_SCHEMA = ("_source string, _source_row string, _header array<string>, _fields array<string>, "
+                 "_problems array<string>, _raw string")
+RECORD_PROBLEMS = ("wrong_field_count", "invalid_utf8", "control_characters", "unterminated_quote",
+                   "malformed_quoting")
+
+
+def explode_csv_records(files: DataFrame, *, delimiter: str, quote: str, encoding: str) -> DataFrame:
+    """One row per CSV record of each file (header and blank lines are not records).
+
+    Requires: path, content (binaryFile-shaped). Returns: RECORD_SCHEMA columns.
+    """
+    def parse(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            out = []
+            for path, content in zip(batch["path"], batch["content"]):
+                parsed = parse_csv(bytes(content or b""), delimiter=delimiter, quote=quote, encoding=encoding)
+                for r in parsed.records:
+                    out.append((path, str(r.line), parsed.header, r.fields, r.problems, r.raw))
+            yield pd.DataFrame(out, columns=["_source", "_source_row", "_header", "_fields", "_problems", "_raw"])
+
+    return files.select("path", "content").mapInPandas(parse, RECORD_SCHEMA)
+
+
+def header_problems(source: str, header: list[str] | None, ds: DatasetConfig) -> list[str]:
+    """What is wrong with a source's columns against the declaration (empty: nothing).
+    Pure Python: the ingest and clean jobs call it on each file's (or table's) header."""
+    if not header:
+        return [f"{source} has no header line"]
+    renamed = [ds.rename.get(h, h) for h in header]
+    declared = set(ds.columns)
+    missing = [c for c in ds.columns if c not in renamed]
+    extra = [h for h, r in zip(header, renamed) if r not in declared]
+    repeated = sorted({r for r in renamed if renamed.count(r) > 1})
+    out = []
+    if repeated:
+        out.append(f"{source} names column(s) {', '.join(repeated)} more than once")
+    if missing:
+        hint = (f"; if renamed upstream, map it under datasets.<name>.rename (undeclared here: {', '.join(extra)})"
+                if extra else "")
+        out.append(f"{source} lacks declared column(s) {', '.join(missing)}{hint}")
+    if extra and ds.extra_columns == "error" and not missing:
+        out.append(f"{source} has undeclared column(s) {', '.join(extra)}: declare them under "
+                   f"datasets.<name>.columns, or set extra_columns: ignore")
+    return out
+
+
+def records_from_columns(df: DataFrame, *, columns: list[str], source: Column, source_row: Column) -> DataFrame:
+    """Records from a typed source (a Parquet file, a table extracted over JDBC): values as
+    text so every source is parsed by the same rules. Requires: `columns`."""
+    return df.select(
+        source.alias("_source"), source_row.cast("string").alias("_source_row"),
+        F.array(*[F.lit(c) for c in columns]).alias("_header"),
+        F.array(*[F.col(f"`{c}`").cast("string") for c in columns]).alias("_fields"),
+        F.array().cast("array<string>").alias("_problems"),
+        F.to_json(F.struct(*[F.col(f"`{c}`") for c in columns])).alias("_raw"),
+    )
+
+
+def with_named_values(records: DataFrame, *, columns: list[str], rename: Mapping[str, str]) -> DataFrame:
+    """Adds `_text`: a struct of the declared columns' raw text, found by header name
+    (after `rename`), so files with their columns in another order read the same.
+
+    Requires: _header, _fields. Adds: _text.
+    """
+    header = F.col("_header")
+    if rename:
+        mapping = F.create_map(*[F.lit(x) for pair in rename.items() for x in pair])
+        header = F.transform(header, lambda h: F.coalesce(mapping[h], h))
+    values = []
+    for c in columns:
+        pos = F.array_position(header, c)
+        values.append(F.when(pos > 0, F.try_element_at("_fields", pos.cast("int"))).alias(c))
+    return records.withColumn("_text", F.struct(*values))
+
+
+def with_clean_text(df: DataFrame, *, columns: list[str], rules: DatasetCleanConfig) -> DataFrame:
+    """Trim, map null markers ("", "NA", ...) to null, lower-case where configured.
+
+    Requires: _text. Replaces: _text.
+    """
+    cleaned = []
+    for c in columns:
+        v = F.col(f"_text.`{c}`")
+        if rules.trim:
+            v = F.trim(v)
+        if rules.null_values:
+            v = F.when(~v.isin(*rules.null_values), v)
+        if c in rules.lowercase:
+            v = F.lower(v)
+        cleaned.append(v.alias(c))
+    return df.withColumn("_text", F.struct(*cleaned))
+
+
+def parse_value(text: Column, spec: Any) -> Column:
+    """`text` parsed as the declared type; null where it does not parse."""
+    kind, fmt = column_type(spec)
+    if kind == "string":
+        return text
+    if kind in ("date", "timestamp"):
+        # try_cast is lenient ("2024" is a date); a declared or ISO pattern is not.
+        pattern = fmt or ("yyyy-MM-dd" if kind == "date" else None)
+        if pattern is None:
+            return text.try_cast("timestamp")
+        parsed = F.try_to_timestamp(text, F.lit(pattern))
+        return F.to_date(parsed) if kind == "date" else parsed
+    return text.try_cast(kind)
+
+
+def with_typed_columns(df: DataFrame, *, columns: Mapping[str, Any]) -> DataFrame:
+    """Adds each declared column, typed, at the top level.
+
+    Requires: _text. Adds: one column per declared column.
+    """
+    return df.select("*", *[parse_value(F.col(f"_text.`{c}`"), spec).alias(c) for c, spec in columns.items()])
+
+
+def record_checks(*, columns: Mapping[str, Any], keys: list[str], max_field_chars: int) -> dict[str, Column]:
+    """Pass predicates every dataset gets, before its own suite: the reader's findings,
+    each value parsed, finite and not oversized, and a business key present.
+
+    Requires: _problems, _text, the typed columns."""
+    checks = {p: ~F.array_contains("_problems", p) for p in RECORD_PROBLEMS}
+    for c, spec in columns.items():
+        text, value = F.col(f"_text.`{c}`"), F.col(f"`{c}`")
+        checks[f"too_long:{c}"] = F.coalesce(F.length(text) <= max_field_chars, F.lit(True))
+        checks[f"unparseable:{c}"] = text.isNull() | value.isNotNull()
+        if column_type(spec)[0] in ("double", "float"):
+            checks[f"non_finite:{c}"] = value.isNull() | ~(F.isnan(value) | value.isin(float("inf"), float("-inf")))
+    checks["key_missing"] = F.lit(True)
+    for k in keys:
+        checks["key_missing"] = checks["key_missing"] & F.col(f"`{k}`").isNotNull()
+    return checks
+
+
+def with_duplicate_status(df: DataFrame, *, keys: list[str], columns: list[str]) -> DataFrame:
+    """Adds _key_variants (how many different rows share this key) and _copy (1 for the
+    first copy of an identical row, by source order). One variant, copy 1: publish;
+    one variant, copy > 1: an exact repeat, dropped and counted; several variants: the
+    rows disagree and none can be trusted over the others: quarantine them all.
+
+    Requires: keys, columns, _source, _source_row. Adds: _key_variants, _copy.
+    """
+    content = F.xxhash64(*[F.col(f"`{c}`") for c in columns])
+    by_key = Window.partitionBy(*[F.col(f"`{k}`") for k in keys])
+    first = by_key.orderBy(content, "_source", F.length("_source_row"), "_source_row")
+    return (df.withColumn("_content", content)
+            .withColumn("_key_variants", F.size(F.collect_set("_content").over(by_key)))
+            .withColumn("_copy", F.row_number().over(first))
+            .drop("_content"))
+
+
+def with_split(df: DataFrame, *, keys: list[str], split: DatasetSplitConfig) -> DataFrame:
+    """Adds split (train | validation | test) from a hash of the key: the same row lands
+    in the same split on every run and every machine. Requires: keys. Adds: split."""
+    bucket = F.abs(F.xxhash64(F.lit(split.seed), *[F.col(f"`{k}`") for k in keys])) % 10000 / 10000.0
+    return df.withColumn(
+        "split",
+        F.when(bucket < split.validation_fraction, "validation")
+        .when(bucket < split.validation_fraction + split.test_fraction, "test")
+        .otherwise("train"))
+
+
+ENCODING_SCHEMA = ("feature string, category string, kind string, position int, mean double, std double, "
+                   "silver_version bigint")
+
+
+def with_feature_vector(df: DataFrame, *, encoding: list[Any], label: str) -> DataFrame:
+    """Adds features (array<float>, one slot per encoding row, in position order) and
+    label (int for boolean/integer labels, double otherwise).
+
+    Numeric slots: (value - mean) / std, a missing value gets the mean (0 after scaling).
+    Categorical slots: 1.0 for the row's value, else 0.0; values unseen in training, and
+    missing ones, light the column's `other` slot.
+    Requires: the encoded columns, `label`. Adds: features, label.
+    """
+    slots: list[Column] = []
+    known: dict[str, list[str]] = {}
+    for e in sorted(encoding, key=lambda e: e.position):
+        if e.kind == "categorical":
+            known.setdefault(e.feature, []).append(e.category)
+    for e in sorted(encoding, key=lambda e: e.position):
+        c = F.col(f"`{e.feature}`")
+        if e.kind == "numeric":
+            slot = (F.coalesce(c.cast("double"), F.lit(e.mean)) - F.lit(e.mean)) / F.lit(e.std or 1.0)
+        elif e.kind == "categorical":
+            slot = F.when(c == e.category, 1.0).otherwise(0.0)
+        else:  # other
+            slot = F.when(c.isNull() | ~c.isin(*known.get(e.feature, [])), 1.0).otherwise(0.0)
+        slots.append(slot.cast("float"))
+    label_type = dict(df.dtypes)[label]
+    label_col = F.col(f"`{label}`").cast("int" if label_type in ("boolean", "int", "bigint", "smallint", "tinyint")
+                                          else "double")
+    return df.withColumn("features", F.array(*slots)).withColumn("label", label_col)
