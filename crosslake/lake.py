@@ -135,6 +135,8 @@ def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, recor
 def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode) -> int:
     spark = df.sparkSession
     table, path = cfg.table(name), cfg.table_path(name)
+    if mode in ("sync", "upsert", "insert_new") and table.keys:
+        check_unique_keys(df, table.keys, name)
     if not exists(spark, path):
         writer = df.write.format("delta").mode("overwrite")
         for key, value in table.properties.items():
@@ -166,6 +168,17 @@ def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode) -> int:
         merge = merge.whenNotMatchedBySourceDelete()
     merge.execute()
     return _committed(spark, name, path, mode)
+
+
+def check_unique_keys(df: DataFrame, keys: list[str], name: str) -> None:
+    """Refuse a batch in which two rows share a key: MERGE would fail on an existing key
+    (or insert both copies of a new one), and no rule can say which copy is right."""
+    dups = df.groupBy(*[F.col(f"`{k}`") for k in keys]).count().filter(F.col("count") > 1)
+    sample = dups.limit(3).collect()
+    if sample:
+        shown = "; ".join(", ".join(f"{k}={r[k]!r}" for k in keys) + f" ({r['count']} rows)" for r in sample)
+        raise CrosslakeError(f"the rows for table '{name}' are not unique on its key ({', '.join(keys)}): {shown}. "
+                             f"Nothing was written; de-duplicate the source or fix tables.{name}.keys")
 
 
 def has_changes(incoming: DataFrame, existing: DataFrame, table: TableConfig, *, deletes: bool) -> bool:

@@ -44,6 +44,8 @@ WATERMARK_SCHEMA = "extract string, column string, last_value string, value_type
 def add_arguments(parser) -> None:
     parser.add_argument("name", help="extract name, as declared under extracts: in conf/")
     parser.add_argument("--full", action="store_true", help="ignore the watermark and read the whole table")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="accept a full read that finds the source table empty (its rows here are deleted)")
 
 
 @dataclass
@@ -62,7 +64,7 @@ class ExtractResult:
                 f"partition(s){mark}")
 
 
-def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False) -> ExtractResult:
+def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allow_empty: bool = False) -> ExtractResult:
     spec = cfg.extracts.get(name)
     if spec is None:
         raise ConfigError(f"unknown extract '{name}': declared extracts are {', '.join(cfg.extracts) or 'none'}")
@@ -87,6 +89,12 @@ def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False) -> E
     # Incremental: upsert the new and changed rows. Full: the table mirrors the source,
     # rows deleted there are deleted here.
     mode = "incremental" if last else "full"
+    target_path = cfg.table_path(spec.target)
+    if n == 0 and not last and not allow_empty and lake.exists(spark, target_path) \
+            and not spark.read.format("delta").load(target_path).isEmpty():
+        rows.unpersist()
+        raise CrosslakeError(f"{spec.table} in {db.url} returned no rows, but {spec.target} holds rows: mirroring "
+                             f"it would delete them all. If the source really is empty now, re-run with --allow-empty")
     run_id = ledger.current().run_id if ledger.current() else None
     batch = rows.withColumn("_extracted_at", F.current_timestamp()).withColumn("_run_id", F.lit(run_id).cast("string"))
     version = lake.write_table(batch, cfg, spec.target, mode="upsert" if last else "sync")

@@ -141,12 +141,15 @@ def with_typed_columns(df: DataFrame, *, columns: Mapping[str, Any]) -> DataFram
     return df.select("*", *[parse_value(F.col(f"_text.`{c}`"), spec).alias(c) for c, spec in columns.items()])
 
 
-def record_checks(*, columns: Mapping[str, Any], keys: list[str], max_field_chars: int) -> dict[str, Column]:
-    """Pass predicates every dataset gets, before its own suite: the reader's findings,
-    each value parsed, finite and not oversized, and a business key present.
+def reader_checks() -> dict[str, Column]:
+    """One pass predicate per problem the reader can find in a record. Requires: _problems."""
+    return {p: ~F.array_contains("_problems", p) for p in RECORD_PROBLEMS}
 
-    Requires: _problems, _text, the typed columns."""
-    checks = {p: ~F.array_contains("_problems", p) for p in RECORD_PROBLEMS}
+
+def value_checks(*, columns: Mapping[str, Any], keys: list[str], max_field_chars: int) -> dict[str, Column]:
+    """Pass predicates every dataset gets before its own suite: each value parsed, finite
+    and not oversized, and a business key present. Requires: _text, the typed columns."""
+    checks: dict[str, Column] = {}
     for c, spec in columns.items():
         text, value = F.col(f"_text.`{c}`"), F.col(f"`{c}`")
         checks[f"too_long:{c}"] = F.coalesce(F.length(text) <= max_field_chars, F.lit(True))
@@ -157,6 +160,24 @@ def record_checks(*, columns: Mapping[str, Any], keys: list[str], max_field_char
     for k in keys:
         checks["key_missing"] = checks["key_missing"] & F.col(f"`{k}`").isNotNull()
     return checks
+
+
+def guard_checks(checks: Mapping[str, Column], *, record_checks: Mapping[str, Column],
+                 columns_of: Mapping[str, list[str]]) -> dict[str, Column]:
+    """Report the first cause only: value checks pass on a record the reader already found
+    broken (its values are not what the source meant), and a check on a column passes
+    where that column's value did not parse (the row is quarantined as unparseable, not
+    also as, say, "label missing").
+
+    Requires: _problems, _text, the typed columns."""
+    broken = F.size("_problems") > 0
+    out = dict(record_checks)
+    for name, passes in checks.items():
+        unparsed = [F.col(f"_text.`{c}`").isNotNull() & F.col(f"`{c}`").isNull() for c in columns_of.get(name, [])]
+        for u in unparsed:
+            passes = passes | u
+        out[name] = passes | broken
+    return out
 
 
 def with_duplicate_status(df: DataFrame, *, keys: list[str], columns: list[str]) -> DataFrame:

@@ -28,7 +28,7 @@ from expectations.suite import CheckResult, Suite, run_checks
 from jobs.clean import CleanResult, record_results, row_check_results
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.tabular import (
-    header_problems, record_checks, records_from_columns, with_clean_text, with_duplicate_status,
+    guard_checks, header_problems, reader_checks, records_from_columns, value_checks, with_clean_text, with_duplicate_status,
     with_named_values, with_split, with_typed_columns,
 )
 
@@ -57,7 +57,7 @@ def records(spark: SparkSession, cfg: Config, name: str, bronze: DataFrame) -> D
     if problems:
         raise CrosslakeError(f"dataset '{name}': " + "; ".join(problems) + ". Nothing was published.")
     source_name = {declared: original for original, declared in ds.rename.items()}
-    position = F.concat_ws(",", *[F.concat(F.lit(f"{k}="), F.col(source_name.get(k, k)).cast("string"))
+    position = F.concat_ws(",", *[F.concat(F.lit(f"{k}="), F.coalesce(F.col(source_name.get(k, k)).cast("string"), F.lit("NULL")))
                                   for k in ds.keys])
     return records_from_columns(bronze, columns=columns, source=F.lit(source), source_row=position)
 
@@ -69,8 +69,12 @@ def run(spark: SparkSession, cfg: Config, name: str, *, bronze_version: int | No
     bronze_version = lake.pinned_version(spark, cfg, f"{name}_bronze", bronze_version)
     suite = dataset_suite(name, ds)
     columns = list(ds.columns)
-    checks = {**record_checks(columns=ds.columns, keys=ds.keys, max_field_chars=ds.clean.max_field_chars),
-              **suite.row_predicates()}
+    suite_columns = {name: [c for c in (getattr(exp, a, None) for a in ("column", "column_A", "column_B")) if c]
+                     for name, exp in suite.row_checks.items()}
+    checks = guard_checks(
+        {**value_checks(columns=ds.columns, keys=ds.keys, max_field_chars=ds.clean.max_field_chars),
+         **suite.row_predicates()},
+        record_checks=reader_checks(), columns_of=suite_columns)
     flagged = (
         records(spark, cfg, name, lake.read_table(spark, cfg, f"{name}_bronze", version=bronze_version))
         .transform(with_named_values, columns=columns, rename=ds.rename)
