@@ -1,6 +1,7 @@
 """The clean + gate + publish path at 1x, 4x and 16x a base size, against a plain copy.
 
     .venv/bin/python bench/etl_scale.py [--base 1000] [--profile local]
+    .venv/bin/python bench/etl_scale.py --dataset loans --base 10000    the tabular path
 
 For each size a corpus is generated and ingested (not timed). Then, in the same run,
 the same bronze rows are (a) copied Parquet -> Delta with nothing else, the I/O floor,
@@ -24,7 +25,9 @@ from jobs import clean, generate, ingest
 from pipeline_timing import machine
 
 
-def measure(spark, profile: str, root: Path, reviews: int) -> tuple[int, float, float]:
+def measure(spark, profile: str, root: Path, reviews: int, dataset: str | None = None) -> tuple[int, float, float]:
+    if dataset:
+        return measure_dataset(spark, profile, root, reviews, dataset)
     half = reviews // 2
     cfg = load_config(profile, lake_root=str(root / "lake"), overrides=[
         f"source.path={root / 'aclImdb'}", f"generate.train={half}", f"generate.test={half}", "generate.unsup=0"])
@@ -40,22 +43,39 @@ def measure(spark, profile: str, root: Path, reviews: int) -> tuple[int, float, 
     return result.rows_in, copy_s, time.perf_counter() - started
 
 
+def measure_dataset(spark, profile: str, root: Path, rows: int, dataset: str) -> tuple[int, float, float]:
+    """The same for a declared dataset: CSV files -> <name>_bronze (not timed), then copy vs clean."""
+    cfg = load_config(profile, lake_root=str(root / "lake"), overrides=[
+        f"datasets.{dataset}.source.path={root / 'drop'}", f"datasets.{dataset}.source.format=csv"])
+    generate.run(None, cfg, dataset=dataset, rows=rows, to="csv")
+    ingest.run(spark, cfg, dataset=dataset)
+    spark.read.format("delta").load(cfg.table_path(f"{dataset}_bronze")).write.parquet(str(root / "bronze.parquet"))
+    started = time.perf_counter()
+    spark.read.parquet(str(root / "bronze.parquet")).write.format("delta").save(str(root / "copy"))
+    copy_s = time.perf_counter() - started
+    started = time.perf_counter()
+    result = clean.run(spark, cfg, dataset=dataset)
+    return result.rows_in, copy_s, time.perf_counter() - started
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", type=int, default=1000, help="labelled reviews at 1x (max 3,125: 16x <= 50k)")
     ap.add_argument("--profile", default="local")
+    ap.add_argument("--dataset", help="a tabular dataset with a generator (loans): --base is rows at 1x")
     args = ap.parse_args()
     setup_logging()
     spark = build_session("bench-etl", load_config(args.profile))
     rows = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            measure(spark, args.profile, Path(tmp) / "warmup", args.base)
+            measure(spark, args.profile, Path(tmp) / "warmup", args.base, args.dataset)
             for factor in (1, 4, 16):
-                rows.append((factor, *measure(spark, args.profile, Path(tmp) / f"x{factor}", args.base * factor)))
+                rows.append((factor, *measure(spark, args.profile, Path(tmp) / f"x{factor}", args.base * factor,
+                                              args.dataset)))
     finally:
         spark.stop()
-    print(f"\nmachine: {machine()}\nprofile: {args.profile}\n")
+    print(f"\nmachine: {machine()}\nprofile: {args.profile}\nworkload: {args.dataset or 'reviews'}\n")
     print("| size | rows | copy Parquet->Delta (s) | clean + gate + publish (s) | rows/s (clean) "
           "| ratio clean/copy | growth vs 1x (copy, clean) |")
     print("|---|---:|---:|---:|---:|---:|---:|")

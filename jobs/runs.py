@@ -3,6 +3,8 @@
     crosslake runs [--job clean] [--status blocked] [--limit 20]
     crosslake runs show RUN_ID
     crosslake runs trace model:sentiment_cnn:3       (or gold:4, silver:2, ...)
+    crosslake runs sources model:sentiment_cnn:3 [--split train] [--out rows.csv]
+                                                     the source rows (file, line) behind it
 """
 
 from __future__ import annotations
@@ -26,15 +28,24 @@ RECORD_RUN = False  # inspection: no ledger row
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("action", nargs="?", default="list", choices=["list", "show", "trace"])
-    parser.add_argument("target", nargs="?", help="show: a run id; trace: TABLE:VERSION or model:NAME:VERSION")
+    parser.add_argument("action", nargs="?", default="list", choices=["list", "show", "trace", "sources"])
+    parser.add_argument("target", nargs="?",
+                        help="show: a run id; trace: TABLE:VERSION or model:NAME:VERSION; sources: model:NAME:VERSION "
+                             "or GOLD_TABLE:VERSION")
+    parser.add_argument("--split", help="sources: only rows of this split (train, validation, test)")
+    parser.add_argument("--out", help="sources: write every row to this CSV file")
     parser.add_argument("--job", help="list: only runs of this job")
     parser.add_argument("--status", choices=["success", "blocked", "failed"], help="list: only runs that ended so")
     parser.add_argument("--limit", type=int, default=20, help="list: newest N runs (default 20)")
 
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", target: str | None = None,
-        job: str | None = None, status: str | None = None, limit: int = 20) -> str:
+        job: str | None = None, status: str | None = None, limit: int = 20, split: str | None = None,
+        out: str | None = None) -> str:
+    if action == "sources":
+        if not target:
+            raise ConfigError("`crosslake runs sources` needs model:NAME:VERSION or GOLD_TABLE:VERSION")
+        return sources(spark, cfg, target, split=split, out=out)
     runs = lake.read_table(spark, cfg, ledger.TABLE)
     if action == "list":
         if job:
@@ -85,6 +96,42 @@ def trace(rows: list[Row], target: str) -> str:
     walk(table, int(version), 0)
     if not any("<-" in line for line in lines):
         raise CrosslakeError(f"nothing in the ledger produced {target}")
+    return "\n".join(lines)
+
+
+def sources(spark: SparkSession, cfg: Config, target: str, *, split: str | None = None,
+            out: str | None = None) -> str:
+    """The source rows behind a model (the gold version it was trained on) or a gold version."""
+    from crosslake.lineage import gold_source_rows, model_gold
+
+    head, _, version = target.rpartition(":")
+    if not head or not version.isdigit():
+        raise ConfigError(f"sources needs model:NAME:VERSION or GOLD_TABLE:VERSION, got '{target}'")
+    if head.startswith("model:"):
+        from train.store import load_metadata
+
+        table, gold_version = model_gold(cfg, load_metadata(cfg.model_store, head.removeprefix("model:"), int(version)))
+        what = f"{head.removeprefix('model:')} v{version} was trained on {table} v{gold_version}"
+    else:
+        table, gold_version = head, int(version)
+        what = f"{table} v{gold_version}"
+    rows = gold_source_rows(spark, cfg, table, gold_version)
+    if split:
+        rows = rows.filter(F.col("split") == split)
+    rows = rows.orderBy("split", "source", "source_row", "key").cache()
+    per_split = {r.split: r["count"] for r in rows.groupBy("split").count().collect()}
+    untraced = rows.filter(F.col("source").isNull()).count()
+    lines = [f"{what}: " + ", ".join(f"{n:,} {s} rows" for s, n in sorted(per_split.items()))
+             + f", from {rows.select('source').distinct().count():,} source(s)"
+             + (f"; {untraced:,} rows could not be traced" if untraced else "")]
+    lines += [f"  {r.split:<10} {r.key:<20} {r.source}" + (f" row {r.source_row}" if r.source_row else "")
+              for r in rows.limit(5).collect()]
+    if out:
+        rows.toPandas().to_csv(out, index=False)
+        lines.append(f"all {sum(per_split.values()):,} rows written to {out}")
+    elif sum(per_split.values()) > 5:
+        lines.append("  ... (--out FILE writes them all)")
+    rows.unpersist()
     return "\n".join(lines)
 
 

@@ -84,16 +84,21 @@ def save_model(store: str | Path, name: str, model: TextCNN, vocabulary: dict[st
     return version, target
 
 
-def load_model(store: str | Path, name: str, version: int | None = None) -> StoredModel:
-    """Load `version` (default: the latest complete one), verifying the weights' checksum."""
+def load_metadata(store: str | Path, name: str, version: int | None = None) -> dict[str, Any]:
+    """A stored version's metadata (default: the latest), without loading its weights."""
     available = versions(store, name)
     if not available:
         raise CrosslakeError(f"no model '{name}' in {model_dir(store, name)}: run `crosslake train` first")
     version = available[-1] if version is None else version
     if version not in available:
         raise CrosslakeError(f"model '{name}' has no version {version}; versions: {available}")
-    folder = model_dir(store, name) / f"v{version}"
-    meta = json.loads((folder / METADATA).read_text())
+    return json.loads((model_dir(store, name) / f"v{version}" / METADATA).read_text())
+
+
+def load_model(store: str | Path, name: str, version: int | None = None) -> StoredModel:
+    """Load `version` (default: the latest complete one), verifying the weights' checksum."""
+    meta = load_metadata(store, name, version)
+    folder = model_dir(store, name) / f"v{meta['version']}"
     if _sha256(folder / WEIGHTS) != meta["weights_sha256"]:
         raise CrosslakeError(f"{folder / WEIGHTS} does not match the checksum recorded at save time: "
                              f"the file was changed or truncated; re-train or restore it")
@@ -105,7 +110,7 @@ def load_model(store: str | Path, name: str, version: int | None = None) -> Stor
         raise CrosslakeError(f"cannot load {folder / WEIGHTS}: {exc}") from exc
     model.eval()
     vocabulary = json.loads((folder / VOCAB).read_text())
-    return StoredModel(name, version, folder, model, vocabulary, meta)
+    return StoredModel(name, meta["version"], folder, model, vocabulary, meta)
 
 
 def _sha256(path: Path) -> str:

@@ -143,6 +143,25 @@ def test_ledger_records_every_run_and_traces_the_model_to_its_source(built, lake
     assert runs.main(args(lake_dir, "trace", "gold:99")) == 1
 
 
+def test_a_model_traces_to_the_exact_source_files_it_was_trained_on(built, lake_dir, spark, tmp_path, capsys):
+    import pandas as pd
+
+    from jobs import runs
+
+    out = tmp_path / "rows.csv"
+    assert runs.main(args(lake_dir, "sources", "model:sentiment_cnn:1", "--out", str(out))) == 0
+    printed = capsys.readouterr().out
+    assert "sentiment_cnn v1 was trained on gold v0" in printed and "could not be traced" not in printed
+    rows = pd.read_csv(out)
+    gold = lake.read_table(spark, built, "gold", version=0).select("review_id", "split").toPandas()
+    assert sorted(zip(rows.key, rows.split)) == sorted(zip(gold.review_id, gold.split))
+    for key, source in zip(rows.key, rows.source):  # train/pos/123 was read from .../train/pos/123_<rating>.txt
+        assert source.startswith(f"file:{lake_dir / 'aclImdb'}/{key}_") and source.endswith(".txt"), (key, source)
+        assert (lake_dir / "aclImdb" / source.split("/aclImdb/")[1]).is_file()
+    assert runs.main(args(lake_dir, "sources", "model:sentiment_cnn:1", "--split", "train")) == 0
+    assert f"{(gold.split == 'train').sum():,} train rows" in capsys.readouterr().out
+
+
 def test_dq_results_are_kept_and_reported_per_run(built, lake_dir, spark, capsys):
     from jobs import dq
 
