@@ -203,7 +203,8 @@ class Config:
 
     def dataset(self, name: str) -> DatasetConfig:
         if name not in self.datasets:
-            raise ConfigError(f"unknown dataset '{name}': declared datasets are {', '.join(sorted(self.datasets)) or 'none'}"
+            declared = ", ".join(sorted(self.datasets)) or "none"
+            raise ConfigError(f"unknown dataset '{name}': declared datasets are {declared}"
                               f" (add one under datasets: in conf/)")
         return self.datasets[name]
 

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake, ledger, quality
 from crosslake.config import Config
-from crosslake.errors import CrosslakeError, DataQualityError
-from crosslake.runner import job_main, new_run_id
+from crosslake.errors import CrosslakeError
+from crosslake.runner import job_main
 from expectations.silver_reviews import silver_reviews_suite
-from expectations.suite import RESULTS_SCHEMA, CheckResult, results_rows, run_checks
+from expectations.suite import CheckResult, run_checks
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.reviews import (
     filter_duplicates, select_silver, with_clean_text, with_content_hash, with_decoded_text,
@@ -88,20 +88,13 @@ def row_check_results(suite, reasons: dict[str, int], rows_in: int) -> list[Chec
             for name, exp in suite.row_checks.items()]
 
 
-def record_results(spark: SparkSession, cfg: Config, checks: list[CheckResult], run_id: str,
-                   table_version: int | None, table: str = "silver") -> None:
-    rows = results_rows(checks, run_id=run_id, table=table, table_version=table_version)
-    lake.write_table(spark.createDataFrame(rows, RESULTS_SCHEMA), cfg, "dq_results", mode="append")
-
-
 def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
         dataset: str | None = None) -> CleanResult:
     if dataset:
         from jobs.tabular import clean as tabular_clean
 
         return tabular_clean.run(spark, cfg, dataset, bronze_version=bronze_version)
-    current = ledger.current()
-    run_id = current.run_id if current else new_run_id()
+    run_id = quality.run_id()
     bronze_version = lake.pinned_version(spark, cfg, "bronze", bronze_version)
     suite = silver_reviews_suite(cfg.clean)
     flagged = (
@@ -135,14 +128,10 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
         + run_checks(silver, suite, "output")
     # Quarantine is written even when the publish is blocked: it is the record of what was wrong.
     q_version = lake.write_table(quarantine, cfg, "quarantine", mode="sync")
-    failed = [c for c in checks if not c.success and c.group != "row"]
-    if failed:
-        record_results(spark, cfg, checks, run_id, table_version=None)
-        raise DataQualityError(
-            "silver publish blocked by data quality: " + "; ".join(c.describe() for c in failed)
-            + ". Nothing was published; inspect `crosslake tables show quarantine` and the source files.")
+    quality.block_if_failed(spark, cfg, checks, run_id, "silver",
+                            "inspect `crosslake tables show quarantine` and the source files.")
     s_version = lake.write_table(silver, cfg, "silver", mode="sync")
-    record_results(spark, cfg, checks, run_id, table_version=s_version)
+    quality.record_results(spark, cfg, checks, run_id, table_version=s_version, table="silver")
     for df in (flagged, quarantine, silver):
         df.unpersist()
     return CleanResult(

@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake, ledger, quality
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
+from expectations.gold import checked_view, gold_reviews_suite
+from expectations.suite import run_checks
 from transforms.features import vocabulary, with_token_ids, with_tokens
 
 NAME = "features"
@@ -75,8 +77,13 @@ def run(spark: SparkSession, cfg: Config, *, silver_version: int | None = None,
         labelled.transform(with_token_ids, vocab={r.token: r.id for r in vocab_rows}, max_len=f.max_len)
         .select("review_id", "split", "label", "token_ids", "n_tokens",
                 F.lit(silver_version).alias("silver_version"), F.lit(vocab_version).alias("vocab_version"))
-    )
+    ).cache()
+    run_id = quality.run_id()
+    checks = run_checks(checked_view(gold, "token_ids"), gold_reviews_suite(f.max_len), "output")
+    quality.block_if_failed(spark, cfg, checks, run_id, "gold", "check the silver rows and features settings.")
     gold_version = lake.write_table(gold, cfg, "gold", mode="sync")
+    quality.record_results(spark, cfg, checks, run_id, table_version=gold_version, table="gold")
+    gold.unpersist()
     split_rows = {r.split: r["count"] for r in lake.read_table(spark, cfg, "gold", version=gold_version)
                   .groupBy("split").count().collect()}
     labelled.unpersist()

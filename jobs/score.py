@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake, ledger, quality
 from crosslake.config import Config
 from crosslake.runner import job_main
+from expectations.predictions import predictions_suite
+from expectations.suite import run_checks
 from serving.udf import with_predictions
 from train.store import load_model
 from transforms.features import with_token_ids, with_tokens
@@ -69,8 +71,13 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | None = None,
                 F.lit(stored.name).alias("model_name"), F.lit(stored.version).alias("model_version"),
                 F.lit(name).alias("input_table"), F.lit(input_version).alias("input_version"),
                 F.current_timestamp().alias("scored_at"))
-    )
+    ).cache()
+    run_id = quality.run_id()
+    checks = run_checks(predictions, predictions_suite(), "output")
+    quality.block_if_failed(spark, cfg, checks, run_id, "predictions", "check the model and the input rows.")
     version = lake.write_table(predictions, cfg, "predictions", mode="upsert")
+    quality.record_results(spark, cfg, checks, run_id, table_version=version, table="predictions")
+    predictions.unpersist()
     table = lake.read_table(spark, cfg, "predictions", version=version)
     this_run = table.filter((F.col("model_version") == stored.version) & (F.col("input_version") == input_version))
     stats = this_run.agg(F.count("*").alias("n"),

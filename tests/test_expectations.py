@@ -70,3 +70,17 @@ def test_a_threshold_cannot_be_a_row_check():
         Suite(name="s", row_checks={"x": gxe.ExpectColumnValuesToNotBeNull(column="a", mostly=0.9)})
     with pytest.raises(TypeError, match="no per-row Spark predicate"):
         Suite(name="s", row_checks={"x": gxe.ExpectColumnMeanToBeBetween(column="a", min_value=0)})
+
+
+def test_gold_suite_blocks_bad_vectors_labels_and_keys(spark):
+    from expectations.gold import checked_view, gold_dataset_suite
+
+    schema = "loan_id bigint, split string, label int, features array<float>, _source string"
+    good = [(1, "train", 0, [0.1, 1.0], "a.csv"), (2, "test", 1, [0.2, 0.0], "a.csv")]
+    assert all(r.success for r in run_checks(checked_view(spark.createDataFrame(good, schema), "features"),
+                                             gold_dataset_suite("loans", ["loan_id"], 2), "output"))
+    bad = good + [(2, "train", None, [float("nan"), 1.0], None), (3, "holdout", 1, [0.5], "b.csv")]
+    results = run_checks(checked_view(spark.createDataFrame(bad, schema), "features"),
+                         gold_dataset_suite("loans", ["loan_id"], 2), "output")
+    assert sorted(r.check for r in results if not r.success) == [
+        "features_finite", "fixed_width", "key_unique", "label_present", "split_known", "traced_to_source"]

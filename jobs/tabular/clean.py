@@ -19,16 +19,16 @@ import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake, ledger, quality
 from crosslake.config import Config, DatasetConfig
-from crosslake.errors import CrosslakeError, DataQualityError
-from crosslake.runner import new_run_id
+from crosslake.errors import CrosslakeError
 from expectations.from_config import suite_from_config
 from expectations.suite import CheckResult, Suite, run_checks
-from jobs.clean import CleanResult, record_results, row_check_results
+from jobs.clean import CleanResult, row_check_results
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.tabular import (
-    guard_checks, header_problems, reader_checks, records_from_columns, value_checks, with_clean_text, with_duplicate_status,
+    guard_checks, header_problems, reader_checks, records_from_columns, value_checks, with_clean_text,
+    with_duplicate_status,
     with_named_values, with_split, with_typed_columns,
 )
 
@@ -57,15 +57,14 @@ def records(spark: SparkSession, cfg: Config, name: str, bronze: DataFrame) -> D
     if problems:
         raise CrosslakeError(f"dataset '{name}': " + "; ".join(problems) + ". Nothing was published.")
     source_name = {declared: original for original, declared in ds.rename.items()}
-    position = F.concat_ws(",", *[F.concat(F.lit(f"{k}="), F.coalesce(F.col(source_name.get(k, k)).cast("string"), F.lit("NULL")))
-                                  for k in ds.keys])
+    shown = [F.coalesce(F.col(source_name.get(k, k)).cast("string"), F.lit("NULL")) for k in ds.keys]
+    position = F.concat_ws(",", *[F.concat(F.lit(f"{k}="), v) for k, v in zip(ds.keys, shown)])
     return records_from_columns(bronze, columns=columns, source=F.lit(source), source_row=position)
 
 
 def run(spark: SparkSession, cfg: Config, name: str, *, bronze_version: int | None = None) -> CleanResult:
     ds = cfg.dataset(name)
-    current = ledger.current()
-    run_id = current.run_id if current else new_run_id()
+    run_id = quality.run_id()
     bronze_version = lake.pinned_version(spark, cfg, f"{name}_bronze", bronze_version)
     suite = dataset_suite(name, ds)
     columns = list(ds.columns)
@@ -119,14 +118,10 @@ def run(spark: SparkSession, cfg: Config, name: str, *, bronze_version: int | No
     results = (builtin + row_check_results(suite, reasons, rows_in) + run_checks(judged, suite, "input")
                + run_checks(silver, suite, "output"))
     q_version = lake.write_table(quarantine, cfg, f"{name}_quarantine", mode="sync")
-    failed = [c for c in results if not c.success and c.group != "row"]
-    if failed:
-        record_results(spark, cfg, results, run_id, table_version=None, table=f"{name}_silver")
-        raise DataQualityError(
-            f"{name}_silver publish blocked by data quality: " + "; ".join(c.describe() for c in failed)
-            + f". Nothing was published; inspect `crosslake tables show {name}_quarantine`.")
+    quality.block_if_failed(spark, cfg, results, run_id, f"{name}_silver",
+                            f"inspect `crosslake tables show {name}_quarantine`.")
     s_version = lake.write_table(silver, cfg, f"{name}_silver", mode="sync")
-    record_results(spark, cfg, results, run_id, table_version=s_version, table=f"{name}_silver")
+    quality.record_results(spark, cfg, results, run_id, table_version=s_version, table=f"{name}_silver")
     for df in (flagged, passed, quarantine, silver):
         df.unpersist()
     return CleanResult(

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, Row, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake, ledger, quality
 from crosslake.config import Config, DatasetConfig
 from crosslake.errors import CrosslakeError
+from expectations.gold import checked_view, gold_dataset_suite
+from expectations.suite import run_checks
 from transforms.tabular import ENCODING_SCHEMA, with_feature_vector
 
 
@@ -79,8 +81,15 @@ def run(spark: SparkSession, cfg: Config, name: str, *, silver_version: int | No
                                    mode="sync")
     gold = (labelled.transform(with_feature_vector, encoding=encoding, label=ds.label)
             .select(*ds.keys, "split", "label", "features", "_source", "_source_row",
-                    F.lit(silver_version).alias("silver_version"), F.lit(enc_version).alias("encoding_version")))
+                    F.lit(silver_version).alias("silver_version"), F.lit(enc_version).alias("encoding_version"))
+            ).cache()
+    run_id = quality.run_id()
+    checks = run_checks(checked_view(gold, "features"), gold_dataset_suite(name, ds.keys, len(encoding)), "output")
+    quality.block_if_failed(spark, cfg, checks, run_id, f"{name}_gold",
+                            f"check {name}_silver and datasets.{name}.features.")
     gold_version = lake.write_table(gold, cfg, f"{name}_gold", mode="sync")
+    quality.record_results(spark, cfg, checks, run_id, table_version=gold_version, table=f"{name}_gold")
+    gold.unpersist()
     split_rows = {r.split: r["count"] for r in lake.read_table(spark, cfg, f"{name}_gold", version=gold_version)
                   .groupBy("split").count().collect()}
     labelled.unpersist()

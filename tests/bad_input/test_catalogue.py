@@ -255,7 +255,8 @@ def test_parquet_value_of_the_wrong_type_is_quarantined_and_a_corrupt_file_named
     typed.coalesce(1).write.parquet(str(drop / "part"))
     [written] = (drop / "part").glob("*.parquet")
     written.rename(drop / "loans.parquet")
-    cfg = loans_cfg(tmp_path, "datasets.loans.source.format=parquet", "datasets.loans.clean.max_quarantine_fraction=0.5")
+    cfg = loans_cfg(tmp_path, "datasets.loans.source.format=parquet",
+                    "datasets.loans.clean.max_quarantine_fraction=0.5")
     ingest.run(spark, cfg, dataset="loans")
     clean.run(spark, cfg, dataset="loans")
     [q] = lake.read_table(spark, cfg, "loans_quarantine").collect()

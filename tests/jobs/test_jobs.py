@@ -166,8 +166,13 @@ def test_dq_results_are_kept_and_reported_per_run(built, lake_dir, spark, capsys
     from jobs import dq
 
     results = lake.read_table(spark, built, "dq_results").collect()
-    clean_runs = [r for r in lake.read_table(spark, built, "runs").collect() if r.job == "clean"]
-    assert {r.run_id for r in results} == {r.run_id for r in clean_runs}  # every clean run, one set each
+    ledger_rows = lake.read_table(spark, built, "runs").collect()
+    publishing = {r.run_id: r.job for r in ledger_rows if r.job in ("clean", "features", "score")}
+    assert {r.run_id for r in results} == set(publishing)  # every publishing run, one set each
+    assert {(publishing[r.run_id], r.table) for r in results} == {
+        ("clean", "silver"), ("features", "gold"), ("score", "predictions")}
+    assert all(r.success for r in results if r.table in ("gold", "predictions"))
+    clean_runs = [r for r in ledger_rows if r.job == "clean"]
     first = min(clean_runs, key=lambda r: r.started_at)
     mine = {r.check: r for r in results if r.run_id == first.run_id}
     assert {"quarantine_fraction", "review_id_unique", "labels_balanced", "valid_utf8"} <= set(mine)
