@@ -7,7 +7,8 @@ import sys
 
 from crosslake.runner import add_common_arguments, execute
 
-STAGES = ("generate", "extract", "ingest", "clean", "features", "train", "score", "pipeline", "tables", "runs", "dq", "maintain")
+STAGES = ("generate", "extract", "ingest", "clean", "features", "train", "score", "pipeline", "models", "sweep",
+          "tables", "runs", "dq", "maintain")
 
 EPILOG = """\
 stages, in order:   generate -> ingest -> clean -> features -> train -> score
@@ -24,6 +25,9 @@ examples:
   crosslake maintain --dry-run                 what OPTIMIZE/VACUUM would do
   crosslake runs --status blocked              runs stopped by data quality
   crosslake dq report                          the latest data-quality report, as HTML
+  crosslake models                             model versions, test accuracy, aliases
+  crosslake models promote                     candidate -> production, only if it beats it
+  crosslake sweep --grid lr=0.001,0.003        a grid of training runs, results in the sweeps table
   crosslake runs trace model:sentiment_cnn:1   a model back to the files it came from
 
 tabular datasets (declared under datasets: in conf/, no Python needed):

@@ -105,6 +105,12 @@ class DatasetFeaturesConfig:
 
 
 @dataclass(frozen=True)
+class DatasetModelConfig:
+    hidden: list[int] = dataclasses.field(default_factory=lambda: [64, 32])  # MLP layer widths
+    dropout: float = 0.1
+
+
+@dataclass(frozen=True)
 class DatasetSplitConfig:
     validation_fraction: float = 0.1       # chosen by a hash of the key: stable across runs
     test_fraction: float = 0.2
@@ -124,6 +130,8 @@ class DatasetConfig:
     extra_columns: str = "error"   # error | ignore: columns in the source that are not declared
     clean: DatasetCleanConfig = DatasetCleanConfig()
     split: DatasetSplitConfig = DatasetSplitConfig()
+    model: DatasetModelConfig = DatasetModelConfig()
+    train: dict[str, Any] = dataclasses.field(default_factory=dict)  # overrides of train: for this dataset
 
 
 @dataclass(frozen=True)
@@ -297,6 +305,9 @@ def check_dataset(name: str, ds: DatasetConfig, cfg: Config) -> None:
             raise ConfigError(f"{where}.{what}: {', '.join(unknown)} not among the declared columns")
     if not ds.keys:
         raise ConfigError(f"{where}.keys: declare the business key (one or more columns)")
+    unknown_train = sorted(set(ds.train) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown_train:
+        raise ConfigError(f"{where}.train: unknown key(s) {', '.join(unknown_train)} (they override train:)")
     if ds.extra_columns not in ("error", "ignore"):
         raise ConfigError(f"{where}.extra_columns must be 'error' or 'ignore', got '{ds.extra_columns}'")
     split = ds.split

@@ -1,4 +1,4 @@
-"""The whole chain in one Spark session: [generate] -> ingest -> clean -> features -> train -> score.
+"""The whole chain in one Spark session: [generate] -> ingest -> clean -> features -> train -> promote -> score.
 
     crosslake pipeline
     spark-submit --jars <.jars/*.jar, comma-separated> jobs/pipeline.py
@@ -25,18 +25,19 @@ from pyspark.sql import SparkSession
 from crosslake import ledger
 from crosslake.config import Config
 from crosslake.runner import job_main
-from jobs import clean, features, generate, ingest, score, train
+from jobs import clean, features, generate, ingest, models, score, train
 
 NAME = "pipeline"
 HELP = ("Run every stage end to end: generate a corpus if there is none, ingest -> bronze, clean -> silver "
-        "(+ quarantine), features -> gold, train the CNN and the baseline, score -> predictions.")
+        "(+ quarantine), features -> gold, train the CNN and the baseline, promote it if it beats production, "
+        "score -> predictions.")
 log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--regenerate", action="store_true", help="write a fresh synthetic corpus first")
     parser.add_argument("--dataset", help="run a tabular dataset declared under datasets: in conf/ instead: "
-                                          "ingest (or extract) -> clean -> features")
+                                          "ingest (or extract) -> clean -> features -> train -> promote")
 
 
 @dataclass
@@ -60,7 +61,7 @@ def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: 
     else:
         source = Path(cfg.source.path)
         steps = [("ingest", ingest.run), ("clean", clean.run), ("features", features.run), ("train", train.run),
-                 ("score", score.run)]
+                 ("promote", promote), ("score", score.run)]
         if regenerate or (not source.exists() and not source.name.endswith((".tar.gz", ".tgz"))):
             log.info("no corpus at %s: generating a synthetic one", source)
             steps.insert(0, ("generate", generate.run))
@@ -77,9 +78,15 @@ def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: 
     return result
 
 
+def promote(spark: SparkSession, cfg: Config, dataset: str | None = None):
+    """The new candidate becomes production only if it beats the current one (jobs/models.py)."""
+    return models.run(spark, cfg, action="promote", dataset=dataset)
+
+
 def _dataset_steps(cfg: Config, dataset: str, regenerate: bool) -> list[tuple[str, Any]]:
     ds = cfg.dataset(dataset)
-    steps = [("ingest", ingest.run), ("clean", clean.run), ("features", features.run)]
+    steps = [("ingest", ingest.run), ("clean", clean.run), ("features", features.run), ("train", train.run),
+             ("promote", promote)]
     missing = ds.source.format == "csv" and not Path(ds.source.path).exists()
     if regenerate or missing:
         log.info("no files at %s: generating the example data", ds.source.path)

@@ -1,6 +1,6 @@
 """Score: the latest (or a chosen) model -> predictions for a Delta table's reviews.
 
-    crosslake score [--model-version N] [--input-version N]
+    crosslake score [--model-version N|production|candidate] [--input-version N]
     spark-submit --jars <.jars/*.jar, comma-separated> jobs/score.py
 
 Tokenises with the model's own vocabulary, scores with a batch (Arrow) UDF and merges
@@ -25,6 +25,7 @@ from crosslake.runner import job_main
 from expectations.predictions import predictions_suite
 from expectations.suite import run_checks
 from serving.udf import with_predictions
+from train import registry
 from train.store import load_model
 from transforms.features import with_token_ids, with_tokens
 
@@ -33,7 +34,8 @@ HELP = "Score score.input_table (rows of score.splits) with the latest model; wr
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--model-version", type=int, help="model version (default: the latest)")
+    parser.add_argument("--model-version", help="a version number or an alias (candidate, production); "
+                                                "default: production if set, else the latest")
     parser.add_argument("--input-version", type=int, help="input table version (default: latest)")
 
 
@@ -54,8 +56,9 @@ class ScoreResult:
                 f"with model v{self.model_version}{acc}")
 
 
-def run(spark: SparkSession, cfg: Config, *, model_version: int | None = None,
+def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = None,
         input_version: int | None = None) -> ScoreResult:
+    model_version = registry.resolve(cfg.model_store, cfg.models.name, model_version)
     stored = load_model(cfg.model_store, cfg.models.name, model_version)  # fails fast, on the driver
     ledger.record_input(f"model:{stored.name}", stored.version)
     name = cfg.score.input_table

@@ -18,20 +18,25 @@ import dataclasses
 import logging
 from dataclasses import dataclass
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from torch import nn
 from tqdm import tqdm
 
 from crosslake import lake, ledger
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import code_version, job_main, new_run_id
+from train import registry
 from train.baseline import accuracy, fit_baseline
+from train.checkpoint import Checkpoints, fingerprint
+from train.curves import curves_png
 from train.device import pick_device, seed_everything
-from train.loop import evaluate, fit
+from train.config import TrainConfig
+from train.loop import Metrics, evaluate, fit
 from train.model import ModelSpec, TextCNN
 from train.petastorm_feeder import PetastormFeeder
-from train.store import save_model
+from train.store import load_metadata, model_dir, save_model, versions
 
 NAME = "train"
 HELP = ("Train the sentiment CNN on a pinned gold version (fed by petastorm) and the TF-IDF + "
@@ -42,6 +47,11 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser) -> None:
     parser.add_argument("--gold-version", type=int, help="gold version to train on (default: latest)")
+    parser.add_argument("--dataset", help="train the tabular MLP on a dataset declared under datasets: in conf/ "
+                                          "(<name>_gold -> model <name>_mlp)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="train again from epoch 1 even if a model with the same settings and data exists or an "
+                             "interrupted run left checkpoints")
 
 
 @dataclass
@@ -63,8 +73,12 @@ class TrainResult:
                 f"{self.baseline_test_accuracy:.4f} (the CNN {verdict} the baseline)")
 
 
-def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None) -> TrainResult:
-    run_id = new_run_id()
+def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fresh: bool = False,
+        dataset: str | None = None) -> TrainResult:
+    if dataset:
+        from jobs.tabular import train as tabular_train
+
+        return tabular_train.run(spark, cfg, dataset, gold_version=gold_version, fresh=fresh)
     gold_version = lake.pinned_version(spark, cfg, "gold", gold_version)
     gold = lake.read_table(spark, cfg, "gold", version=gold_version)
     first = gold.select("vocab_version", "silver_version", F.size("token_ids").alias("max_len")).first()
@@ -80,49 +94,107 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None) ->
     log.info("baseline test accuracy %.4f", baseline_acc)
 
     seed_everything(cfg.train.seed)
-    device = pick_device(cfg.train)
     spec = ModelSpec.from_config(cfg.train, vocab_size=max(vocab.values()) + 1, max_len=first.max_len)
-    model = TextCNN(spec).to(device)
+    trained = train_and_store(
+        spark, cfg, TextCNN(spec), name=cfg.models.name, splits=splits, feature_col="token_ids", tcfg=cfg.train,
+        gold_table="gold", gold_version=gold_version, vocabulary=vocab, unit="review", baseline_acc=baseline_acc,
+        data={"silver_version": first.silver_version, "vocabulary_version": first.vocab_version},
+        config={"features": dataclasses.asdict(cfg.features), "baseline": dataclasses.asdict(cfg.baseline)},
+        fresh=fresh)
+    return TrainResult(cfg.models.name, trained.version, trained.path, gold_version, trained.test.accuracy,
+                       baseline_acc, trained.device, trained.rows)
+
+
+@dataclass
+class Trained:
+    version: int
+    path: str
+    test: Metrics
+    rows: dict[str, int]
+    device: str
+
+
+def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name: str, splits: dict[str, DataFrame],
+                    feature_col: str, tcfg: TrainConfig, gold_table: str, gold_version: int,
+                    vocabulary: dict[str, int], unit: str, baseline_acc: float, data: dict, config: dict,
+                    fresh: bool = False, files: dict[str, bytes] | None = None) -> Trained:
+    """Feed `splits` through petastorm into `model`, test it, store it as `name`'s next
+    version (alias candidate) with its lineage, and record it in the run ledger. The
+    same path for every model: the CNN here, the tabular MLP in jobs/tabular/train.py."""
+    key = fingerprint(spec=model.spec.to_dict(), train=dataclasses.asdict(tcfg), gold=cfg.table_path(gold_table),
+                      version=gold_version)
+    # A killed run with the same model, settings and data resumes from its last epoch;
+    # without one, a model already trained with them is reused rather than trained again.
+    checkpoints = Checkpoints(f"{cfg.lake.root}/_checkpoints/{name}", key)
+    if fresh:
+        checkpoints.clear()
+    elif not checkpoints.exist() and (done := _already_trained(cfg.model_store, name, key)):
+        log.info("%s v%d was already trained with these settings on %s v%d: nothing to do (--fresh retrains)",
+                 name, done["version"], gold_table, gold_version)
+        registry.set_alias(cfg.model_store, name, "candidate", done["version"])
+        ledger.record_output(f"model:{name}", done["version"])
+        return Trained(done["version"], str(model_dir(cfg.model_store, name) / f"v{done['version']}"),
+                       Metrics(done["metrics"]["test_loss"], done["metrics"]["test_accuracy"],
+                               done["data"]["rows"]["test"]), done["data"]["rows"], done["device"])
+    run_id = new_run_id()
+    device = pick_device(tcfg)
+    model = model.to(device)
     bars: list[tqdm] = []
 
     def progress(desc: str, total: int):
         if bars:
             bars.pop().close()
-        bars.append(tqdm(total=total, desc=desc, unit="review", disable=None, leave=False))
+        bars.append(tqdm(total=total, desc=desc, unit=unit, disable=None, leave=False))
         return bars[-1].update
 
     feeder = PetastormFeeder(spark, splits, cache_root=f"{cfg.lake.root}/_petastorm_cache", run_id=run_id,
-                             batch_size=cfg.train.batch_size, workers=cfg.train.loader_workers, seed=cfg.train.seed)
+                             batch_size=tcfg.batch_size, workers=tcfg.loader_workers, seed=tcfg.seed,
+                             feature_col=feature_col)
     with feeder:
         for split in SPLITS:
             if feeder.rows(split) == 0:
-                raise CrosslakeError(f"gold version {gold_version} has no '{split}' rows: the corpus is too small "
-                                     f"or clean.validation_fraction is 0")
+                raise CrosslakeError(f"{gold_table} version {gold_version} has no '{split}' rows: the data is too "
+                                     f"small or its validation/test fraction is 0")
         try:
-            history = fit(model, feeder, cfg.train, device, progress=progress)
+            history = fit(model, feeder, tcfg, device, progress=progress, checkpoints=checkpoints)
         finally:
             for bar in bars:
                 bar.close()
         test = evaluate(model, feeder.batches("test", shuffle=False, epoch=0), device)
         rows = {s: feeder.rows(s) for s in SPLITS}
-    log.info("CNN test accuracy %.4f (baseline %.4f)", test.accuracy, baseline_acc)
+    log.info("%s test accuracy %.4f (baseline %.4f)", name, test.accuracy, baseline_acc)
 
-    version, path = save_model(cfg.model_store, cfg.models.name, model.cpu(), vocab, metadata={
+    png = curves_png(history.history, best_epoch=history.best_epoch,
+                     title=f"{name}: {gold_table} v{gold_version}, test accuracy {test.accuracy:.3f}")
+    metadata = {
         "run_id": run_id,
-        "data": {"gold_table": cfg.table_path("gold"), "gold_version": gold_version, "silver_version": first.silver_version,
-                 "vocabulary_version": first.vocab_version, "rows": rows},
+        "fingerprint": key,
+        "data": {"gold_table": cfg.table_path(gold_table), "gold_table_name": gold_table, "gold_version": gold_version,
+                 **data, "rows": rows},
         "metrics": {"test_accuracy": test.accuracy, "test_loss": test.loss, "baseline_test_accuracy": baseline_acc,
-                    "best_epoch": history.best_epoch, "history": history.history},
-        "config": {"train": dataclasses.asdict(cfg.train), "features": dataclasses.asdict(cfg.features),
-                   "baseline": dataclasses.asdict(cfg.baseline), "profile": cfg.profile},
+                    "best_epoch": history.best_epoch, "history": history.history,
+                    "resumed_from_epoch": history.resumed_from, "stopped_early_at_epoch": history.stopped_early},
+        "config": {"train": dataclasses.asdict(tcfg), **config, "profile": cfg.profile},
         "code_version": code_version(),
         "device": str(device),
-    })
-    ledger.record_output(f"model:{cfg.models.name}", version)
+    }
+    version, path = save_model(cfg.model_store, name, model.cpu(), vocabulary, metadata=metadata,
+                               files={"curves.png": png, **(files or {})})
+    checkpoints.clear()  # the model is safely stored: nothing left to resume
+    registry.set_alias(cfg.model_store, name, "candidate", version)
+    ledger.record_output(f"model:{name}", version)
     for split, n in rows.items():
         ledger.record_count(f"{split}_rows", n)
-    return TrainResult(cfg.models.name, version, str(path), gold_version, test.accuracy, baseline_acc,
-                       str(device), rows)
+    return Trained(version, str(path), test, rows, str(device))
+
+
+def _already_trained(store: str, name: str, key: str) -> dict | None:
+    """The newest stored version trained with exactly these settings on this data, if any."""
+    for v in reversed(versions(store, name)):
+        meta = load_metadata(store, name, v)
+        if meta.get("fingerprint") == key:
+            return meta
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 
 from crosslake import lake
 from crosslake.config import load_config
+from crosslake.errors import CrosslakeError
 from train.store import load_model
 
 CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
@@ -100,3 +101,48 @@ def test_new_files_advance_versions_and_old_versions_stay_readable(run, spark):
     assert lake.read_table(spark, cfg, "silver").count() == before + 1
     assert lake.read_table(spark, cfg, "silver", version=0).count() == before
     assert lake.read_table(spark, cfg, "silver").filter(F.col("review_id") == "train/pos/77777").count() == 1
+
+
+def test_promotion_compares_models_on_one_frozen_test_set_and_rolls_back(run, spark):
+    import copy
+
+    import torch
+
+    from jobs import models
+    from train import registry
+    from train.store import save_model
+
+    root, out, cfg = run
+    # the pipeline promoted its first model: there was no production model yet
+    assert registry.aliases(cfg.model_store, "sentiment_cnn") == {"candidate": 1, "production": 1}
+    assert "promoted sentiment_cnn v1 to production: no production model yet" in out
+
+    # A second registry on the same lake: v1 = the trained model with its head negated
+    # (it predicts the opposite of every row), v2 = the trained model itself.
+    good = load_model(cfg.model_store, "sentiment_cnn")
+    flipped = copy.deepcopy(good.model)
+    with torch.no_grad():
+        flipped.head.weight.neg_()
+        flipped.head.bias.neg_()
+    keep = {k: good.metadata[k] for k in ("data", "metrics", "config")}
+    save_model(cfg.model_store, "other", flipped, good.vocabulary, metadata=keep)
+    save_model(cfg.model_store, "other", good.model, good.vocabulary, metadata=keep)
+    other = load_config("test", lake_root=str(root / "lake"), overrides=["models.name=other"])
+
+    assert models.run(spark, other, action="promote", version="1").promoted  # nothing in production yet
+    result = models.run(spark, other, action="promote", version="2")
+    decision = registry.decisions(other.model_store, "other")[-1]
+    assert result.promoted and decision["promoted"] and decision["production_before"] == 1
+    # complementary predictions on the same rows: the two accuracies add up to exactly 1
+    assert abs(decision["candidate_accuracy"] + decision["production_accuracy"] - 1) < 1e-9
+    assert decision["candidate_accuracy"] > 0.8 and decision["test_set"]["version"] == 0
+    assert not models.run(spark, other, action="promote", version="1").promoted  # the worse one is refused
+    assert registry.aliases(other.model_store, "other")["production"] == 2
+    assert "v2" in models.run(spark, other, action="list") and "production" in models.run(spark, other, action="list")
+
+    assert models.run(spark, other, action="rollback") == "rolled other production back from v2 to v1"
+    assert registry.aliases(other.model_store, "other")["production"] == 1
+    with pytest.raises(CrosslakeError, match="nothing to roll back to"):
+        models.run(spark, other, action="rollback")
+    actions = [(d["action"], d["promoted"]) for d in registry.decisions(other.model_store, "other")]
+    assert actions == [("promote", True), ("promote", True), ("promote", False), ("rollback", True)]

@@ -110,11 +110,33 @@ def test_gold_holds_feature_vectors_from_the_train_split_encoding(first_run, spa
         assert all(sum(f[p] for p in slots) == 1.0 for f in train), column
 
 
+def test_the_tabular_mlp_trains_on_the_pinned_gold_and_is_promoted(first_run, spark):
+    from train import registry
+    from train.store import load_model
+
+    cfg, out = first_run
+    stored = load_model(cfg.model_store, "loans_mlp")  # rebuilt from its saved spec, checksum verified
+    meta = stored.metadata
+    width = lake.read_table(spark, cfg, "loans_encoding").count()
+    assert meta["spec"]["kind"] == "tabular_mlp" and meta["spec"]["in_dim"] == width
+    assert (meta["data"]["gold_table_name"], meta["data"]["gold_version"]) == ("loans_gold", 0)
+    assert meta["data"]["rows"]["train"] == lake.read_table(spark, cfg, "loans_gold").filter("split = 'train'").count()
+    history = meta["metrics"]["history"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"] and meta["metrics"]["test_accuracy"] > 0.6
+    assert (stored.path / "curves.png").is_file() and (stored.path / "encoding.json").is_file()
+    assert registry.aliases(cfg.model_store, "loans_mlp") == {"candidate": 1, "production": 1}
+    assert "promoted loans_mlp v1 to production: no production model yet" in out
+
+
 def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, pg, root, spark):
+    from train import registry
+    from train.store import versions as model_versions
+
     cfg, _ = first_run
     before = versions(spark, cfg)
     crosslake(pg, root, "pipeline", "--dataset", "loans")
     assert versions(spark, cfg) == before  # nothing new at the source: no table gets a new version
+    assert model_versions(cfg.model_store, "loans_mlp") == [1]  # same data, same settings: not retrained
 
     bad_grade = int(pg.sql("SELECT min(loan_id) FROM loans WHERE grade = 'Z'", "lending"))
     # rows at the last watermark value are read again (a row committed late with that value is not lost)
@@ -137,6 +159,11 @@ def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, 
     changes = lake.read_changes(spark, cfg, "loans_silver", since_version=before["loans_silver"] + 1)
     changed = {r.loan_id for r in changes.filter(F.col("_change_type").isin("insert", "update_postimage")).collect()}
     assert changed == {3, 4, 5, bad_grade, 10010, 10011}
+    # new data: a new model, judged against production on the new test set, the decision logged
+    assert model_versions(cfg.model_store, "loans_mlp") == [1, 2]
+    decision = registry.decisions(cfg.model_store, "loans_mlp")[-1]
+    assert decision["candidate"] == 2 and decision["production_before"] == 1
+    assert decision["promoted"] == (decision["candidate_accuracy"] > decision["production_accuracy"])
 
 
 def test_the_ledger_traces_gold_back_to_the_source_table(first_run, pg, root, spark):

@@ -45,7 +45,8 @@ class ListFeeder:
 
 def cfg(**kw):
     base = dict(epochs=8, batch_size=32, lr=0.01, weight_decay=0.0, embed_dim=16, num_filters=16,
-                kernel_sizes=[2, 3], dropout=0.0, seed=0, device="cpu", num_threads=1, loader_workers=1)
+                kernel_sizes=[2, 3], dropout=0.0, seed=0, device="cpu", num_threads=1, loader_workers=1,
+                patience=0)
     return TrainConfig(**{**base, **kw})
 
 
@@ -58,6 +59,75 @@ def test_cnn_learns_what_only_word_order_tells():
     assert test.accuracy > 0.95 and test.rows == 256
     assert len(result.history) == 8 and 1 <= result.best_epoch <= 8
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
+class ShuffledFeeder(ListFeeder):
+    """Shuffles per epoch from a seed (like petastorm's seed + epoch); can fail at one epoch."""
+
+    def __init__(self, splits, fail_at_epoch=None):
+        super().__init__(splits)
+        self.fail_at_epoch = fail_at_epoch
+
+    def batches(self, split, *, shuffle, epoch):
+        if epoch == self.fail_at_epoch and split == "train":
+            raise KeyboardInterrupt("killed")
+        ids, labels = self.splits[split]
+        order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(100 + epoch)) if shuffle \
+            else torch.arange(len(labels))
+        return iter(batches(ids[order], labels[order]))
+
+
+def test_a_killed_run_resumes_from_its_checkpoint_and_ends_identical(tmp_path):
+    from train.checkpoint import Checkpoints
+
+    data = {"train": order_task(256, 1), "validation": order_task(64, 2)}
+    config = cfg(epochs=5, dropout=0.3)  # dropout draws from the RNG: its state must be restored too
+    torch.manual_seed(0)
+    straight = TextCNN(SPEC)
+    undisturbed = fit(straight, ShuffledFeeder(data), config, torch.device("cpu"),
+                      checkpoints=Checkpoints(tmp_path, "straight"))
+
+    torch.manual_seed(0)
+    with pytest.raises(KeyboardInterrupt):
+        fit(TextCNN(SPEC), ShuffledFeeder(data, fail_at_epoch=4), config, torch.device("cpu"),
+            checkpoints=Checkpoints(tmp_path, "killed"))
+    assert sorted(p.name for p in (tmp_path / "killed").iterdir()) == ["epoch-0002.pt", "epoch-0003.pt"]
+    torch.manual_seed(123)  # a different start: everything must come from the checkpoint
+    resumed_model = TextCNN(SPEC)
+    resumed = fit(resumed_model, ShuffledFeeder(data), config, torch.device("cpu"),
+                  checkpoints=Checkpoints(tmp_path, "killed"))
+    assert resumed.resumed_from == 3 and undisturbed.resumed_from is None
+    assert resumed.history == undisturbed.history and resumed.best_epoch == undisturbed.best_epoch
+    for a, b in zip(straight.state_dict().values(), resumed_model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_a_truncated_checkpoint_falls_back_to_the_one_before(tmp_path):
+    from train.checkpoint import Checkpoints
+
+    ckpt = Checkpoints(tmp_path, "run")
+    ckpt.save(1, {"x": torch.ones(2)})
+    ckpt.save(2, {"x": torch.zeros(2)})
+    (tmp_path / "run" / "epoch-0002.pt").write_bytes(b"\x80\x02truncated")
+    assert ckpt.latest()["epoch"] == 1
+    ckpt.clear()
+    assert ckpt.latest() is None
+
+
+def test_early_stopping_ends_the_run_when_validation_stops_improving():
+    model = TextCNN(SPEC)
+    feeder = ListFeeder({"train": order_task(64, 1), "validation": order_task(64, 2)})
+    result = fit(model, feeder, cfg(epochs=10, lr=0.0, patience=2), torch.device("cpu"))  # lr 0: nothing improves
+    assert result.best_epoch == 1 and result.stopped_early == 3 and len(result.history) == 3
+
+
+def test_curves_png_is_a_picture_of_the_history():
+    from train.curves import curves_png
+
+    history = [{"epoch": e, "train_loss": 1 / e, "val_loss": 1.2 / e, "train_accuracy": 0.5 + e / 20,
+                "val_accuracy": 0.5 + e / 25} for e in range(1, 5)]
+    png = curves_png(history, title="t", best_epoch=3)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
 
 def test_train_one_epoch_counts_rows_and_moves_weights():

@@ -24,3 +24,4 @@ class TrainConfig:
     device: str               # auto | cpu | cuda
     num_threads: int          # torch CPU threads; 0 = one per core
     loader_workers: int       # petastorm reader threads
+    patience: int             # early stopping: epochs without a better validation accuracy; 0 = off

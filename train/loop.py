@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from train.checkpoint import Checkpoints
 from train.config import TrainConfig
 from train.feeder import Feeder
 
@@ -29,6 +30,8 @@ class Metrics:
 class FitResult:
     history: list[dict] = field(default_factory=list)  # one entry per epoch
     best_epoch: int = 0
+    resumed_from: int | None = None   # the checkpoint's epoch when the run resumed
+    stopped_early: int | None = None  # the epoch early stopping ended the run at
 
 
 def _autocast(device: torch.device):
@@ -75,14 +78,29 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -
 
 
 def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device,
-        *, progress: Callable[[str, int], Callable[[int], None]] | None = None) -> FitResult:
-    """Train for cfg.epochs; keep the weights of the epoch with the best validation accuracy."""
+        *, progress: Callable[[str, int], Callable[[int], None]] | None = None,
+        checkpoints: Checkpoints | None = None) -> FitResult:
+    """Train for cfg.epochs; keep the weights of the epoch with the best validation accuracy.
+
+    With `checkpoints`, the state is saved after every epoch and a run with the same
+    fingerprint resumes after the last saved epoch. With cfg.patience > 0, training stops
+    once validation accuracy has not improved for that many epochs."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    # Cosine decay over the whole run: large steps early, fine ones at the end.
+    # One-cycle: a short warm-up, then cosine decay over the whole run.
     steps = cfg.epochs * max(1, -(-feeder.rows("train") // cfg.batch_size))
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
-    result, best_acc, best_state = FitResult(), -1.0, None
-    for epoch in range(1, cfg.epochs + 1):
+    result, best_acc, best_state, start = FitResult(), -1.0, None, 1
+    saved = checkpoints.latest() if checkpoints else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        torch.set_rng_state(saved["rng"])
+        result.history, result.best_epoch = list(saved["history"]), saved["best_epoch"]
+        best_acc, best_state, start = saved["best_accuracy"], saved["best_model"], saved["epoch"] + 1
+        result.resumed_from = saved["epoch"]
+        log.info("resuming from the checkpoint after epoch %d of %d", saved["epoch"], cfg.epochs)
+    for epoch in range(start, cfg.epochs + 1):
         tick = progress(f"epoch {epoch}/{cfg.epochs}", feeder.rows("train")) if progress else None
 
         def on_batch(n: int) -> None:
@@ -99,6 +117,16 @@ def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device
                  epoch, train_m.loss, train_m.accuracy, val_m.loss, val_m.accuracy)
         if val_m.accuracy > best_acc:
             best_acc, best_state, result.best_epoch = val_m.accuracy, copy.deepcopy(model.state_dict()), epoch
+        if checkpoints:
+            checkpoints.save(epoch, {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "schedule": schedule.state_dict(),
+                "rng": torch.get_rng_state(), "history": result.history, "best_epoch": result.best_epoch,
+                "best_accuracy": best_acc, "best_model": best_state})
+        if cfg.patience and epoch - result.best_epoch >= cfg.patience and epoch < cfg.epochs:
+            log.info("early stop after epoch %d: validation accuracy has not improved for %d epochs (best: epoch %d)",
+                     epoch, cfg.patience, result.best_epoch)
+            result.stopped_early = epoch
+            break
     if best_state is not None:
         model.load_state_dict(best_state)
     return result

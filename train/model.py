@@ -54,3 +54,44 @@ class TextCNN(nn.Module):
         x = self.embedding(token_ids).transpose(1, 2)
         pooled = [torch.relu(conv(x)).amax(dim=2) for conv in self.convs]
         return self.head(self.dropout(torch.cat(pooled, dim=1))).squeeze(1)
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    """The tabular model: a feed-forward network over a gold feature vector."""
+
+    in_dim: int
+    hidden: tuple[int, ...]
+    dropout: float
+    kind: str = "tabular_mlp"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MLPSpec":
+        return cls(**{**data, "hidden": tuple(data["hidden"])})
+
+
+class TabularMLP(nn.Module):
+    def __init__(self, spec: MLPSpec):
+        super().__init__()
+        self.spec = spec
+        layers: list[nn.Module] = []
+        width = spec.in_dim
+        for h in spec.hidden:
+            layers += [nn.Linear(width, h), nn.ReLU(), nn.Dropout(spec.dropout)]
+            width = h
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(width, 1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        """(batch, in_dim) floats -> (batch,) logits of the positive class."""
+        return self.head(self.body(features.float())).squeeze(1)
+
+
+def build_model(spec: dict) -> nn.Module:
+    """Rebuild a network from the spec saved with it (text CNN unless it says otherwise)."""
+    if spec.get("kind") == "tabular_mlp":
+        return TabularMLP(MLPSpec.from_dict(spec))
+    return TextCNN(ModelSpec.from_dict(spec))

@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import torch
 from pyspark.sql import DataFrame, SparkSession
 
@@ -35,8 +36,8 @@ class PetastormFeeder:
     """Use as a context manager: ``with PetastormFeeder(...) as feeder: fit(model, feeder, ...)``."""
 
     def __init__(self, spark: SparkSession, splits: dict[str, DataFrame], *, cache_root: str, run_id: str,
-                 batch_size: int, workers: int, seed: int):
-        self.spark, self.splits = spark, splits
+                 batch_size: int, workers: int, seed: int, feature_col: str = "token_ids"):
+        self.spark, self.splits, self.feature_col = spark, splits, feature_col
         self.cache_root, self.cache_dir = Path(cache_root), Path(cache_root) / run_id
         self.batch_size, self.workers, self.seed = batch_size, workers, seed
         self._converters: dict[str, SparkDatasetConverter] = {}
@@ -49,7 +50,7 @@ class PetastormFeeder:
         self.spark.conf.set(SparkDatasetConverter.PARENT_CACHE_DIR_URL_CONF, self.cache_dir.as_uri())
         try:
             for split, df in self.splits.items():
-                features = df.select("token_ids", "label")
+                features = df.select(self.feature_col, "label")
                 self._rows[split] = features.count()
                 self._converters[split] = make_spark_converter(features)
                 log.info("petastorm: %s split cached (%d rows)", split, self._rows[split])
@@ -75,6 +76,10 @@ class PetastormFeeder:
                        what=f"split '{split}', epoch {epoch}")
 
     def _stream(self, split: str, shuffle: bool, epoch: int):
+        # petastorm's row shuffling buffer draws from numpy's global RNG. Seeding it from
+        # (seed, epoch) makes every epoch's order a function of those two alone, so a run
+        # resumed from a checkpoint sees exactly the batches an undisturbed run would.
+        np.random.seed((self.seed * 1_000_003 + epoch) % 2**32)
         loader_cm = self._converters[split].make_torch_dataloader(
             batch_size=self.batch_size, num_epochs=1, workers_count=self.workers,
             shuffling_queue_capacity=64 * self.batch_size if shuffle else 0,
@@ -82,7 +87,9 @@ class PetastormFeeder:
         )
         with loader_cm as loader:
             for batch in loader:
-                yield batch["token_ids"].long(), batch["label"].float()
+                x = batch[self.feature_col]
+                # token ids feed an embedding (int64); feature vectors feed linear layers (float32)
+                yield (x.float() if x.is_floating_point() else x.long()), batch["label"].float()
 
 
 def clean_stale_caches(cache_root: Path) -> None:

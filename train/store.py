@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from crosslake.errors import CrosslakeError
-from train.model import ModelSpec, TextCNN
+from train.model import build_model
 
 WEIGHTS, VOCAB, METADATA = "model.safetensors", "vocabulary.json", "metadata.json"
 
@@ -33,7 +34,7 @@ class StoredModel:
     name: str
     version: int
     path: Path
-    model: TextCNN
+    model: nn.Module
     vocabulary: dict[str, int]
     metadata: dict[str, Any]
 
@@ -54,9 +55,9 @@ def versions(store: str | Path, name: str) -> list[int]:
     return sorted(found)
 
 
-def save_model(store: str | Path, name: str, model: TextCNN, vocabulary: dict[str, int],
-               metadata: dict[str, Any]) -> tuple[int, Path]:
-    """Write a new version; returns (version, folder)."""
+def save_model(store: str | Path, name: str, model: nn.Module, vocabulary: dict[str, int],
+               metadata: dict[str, Any], files: dict[str, bytes] | None = None) -> tuple[int, Path]:
+    """Write a new version (plus any extra `files`, e.g. curves.png); returns (version, folder)."""
     folder = model_dir(store, name)
     folder.mkdir(parents=True, exist_ok=True)
     while True:  # mkdir is atomic: two concurrent savers never get the same version
@@ -71,6 +72,8 @@ def save_model(store: str | Path, name: str, model: TextCNN, vocabulary: dict[st
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(weights, str(target / WEIGHTS))
     (target / VOCAB).write_text(json.dumps(vocabulary))
+    for file_name, content in (files or {}).items():
+        (target / file_name).write_bytes(content)
     meta = {
         **metadata,
         "name": name,
@@ -104,7 +107,7 @@ def load_model(store: str | Path, name: str, version: int | None = None) -> Stor
                              f"the file was changed or truncated; re-train or restore it")
     try:
         weights = load_file(str(folder / WEIGHTS))
-        model = TextCNN(ModelSpec.from_dict(meta["spec"]))
+        model = build_model(meta["spec"])
         model.load_state_dict(weights, strict=True)
     except (SafetensorError, RuntimeError, KeyError) as exc:
         raise CrosslakeError(f"cannot load {folder / WEIGHTS}: {exc}") from exc
@@ -121,7 +124,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def predict_proba(model: TextCNN, token_ids: torch.Tensor) -> torch.Tensor:
+def predict_proba(model: nn.Module, token_ids: torch.Tensor) -> torch.Tensor:
     """P(positive) for a batch of token-id rows."""
     with torch.no_grad():
         return torch.sigmoid(model(token_ids.long()))

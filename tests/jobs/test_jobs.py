@@ -10,7 +10,7 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import load_config
 from jobs import clean, features, generate, ingest, score, tables, train
-from train.store import load_model
+from train.store import load_model, versions
 
 
 @pytest.fixture(scope="module")
@@ -288,3 +288,26 @@ def test_a_job_file_runs_under_spark_submit(tmp_path):
     assert done.returncode == 1, output[-2000:]
     assert "error: table 'gold' does not exist yet" in output
     assert "Traceback" not in output
+
+
+def test_sweep_trains_each_grid_point_records_results_and_promotes_the_best(built, lake_dir, spark, capsys):
+    from jobs import sweep
+    from train import registry
+
+    before = versions(built.model_store, built.models.name)
+    assert sweep.main(args(lake_dir, "--grid", "lr=0.0005,0.01", "--grid", "batch_size=64", "--promote-best")) == 0
+    out = capsys.readouterr().out
+    rows = lake.read_table(spark, built, "sweeps").collect()
+    assert len(rows) == 2 and len({r.sweep_id for r in rows}) == 1
+    assert sorted(json.loads(r.params)["lr"] for r in rows) == [0.0005, 0.01]
+    new = sorted(r.model_version for r in rows)
+    assert new == [max(before) + 1, max(before) + 2] == versions(built.model_store, built.models.name)[-2:]
+    for r in rows:  # each trial is its own stored run with the trial's settings and the same gold version
+        meta = load_model(built.model_store, built.models.name, r.model_version).metadata
+        assert meta["config"]["train"]["lr"] == json.loads(r.params)["lr"]
+        assert r.best_val_accuracy == max(h["val_accuracy"] for h in meta["metrics"]["history"])
+    [best] = [r for r in rows if r.best]
+    assert best.best_val_accuracy == max(r.best_val_accuracy for r in rows)
+    assert registry.aliases(built.model_store, built.models.name)["candidate"] == best.model_version
+    assert registry.decisions(built.model_store, built.models.name)[-1]["candidate"] == best.model_version
+    assert "<- best" in out

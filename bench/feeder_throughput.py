@@ -1,0 +1,114 @@
+"""Does the feeder keep the training step busy? Samples/s, side by side in one run:
+
+    .venv/bin/python bench/feeder_throughput.py [--rows 20000] [--max-len 400] [--profile local]
+
+(a) petastorm: PetastormFeeder (make_spark_converter + make_torch_dataloader), one full
+    epoch of (token_ids, label) batches, exactly as `crosslake train` reads gold;
+(b) pyarrow: the very Parquet files petastorm materialised, read directly with
+    pyarrow and cut into the same tensors: the upper bound for reading them;
+(c) the training step: the CNN's forward + backward + optimizer step on batches already
+    in memory, i.e. how fast training consumes what the feeder delivers.
+The rows are synthetic gold rows (random token ids of the real width): throughput
+depends on their shape, not their words. Each measurement runs twice; the second counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+import pyarrow.parquet as pq
+import torch
+from pyspark.sql import functions as F
+
+from crosslake.config import load_config
+from crosslake.runner import setup_logging
+from crosslake.session import build_session
+from pipeline_timing import machine
+from train.model import ModelSpec, TextCNN
+from train.petastorm_feeder import PetastormFeeder
+
+
+def petastorm_epoch(feeder: PetastormFeeder) -> tuple[int, float]:
+    started, n = time.perf_counter(), 0
+    for _, labels in feeder.batches("train", shuffle=True, epoch=1):
+        n += len(labels)
+    return n, time.perf_counter() - started
+
+
+def pyarrow_epoch(files: list[str], batch_size: int) -> tuple[int, float]:
+    started, n = time.perf_counter(), 0
+    for path in files:
+        table = pq.read_table(path.removeprefix("file://"), columns=["token_ids", "label"])
+        ids = np.stack(table.column("token_ids").to_numpy(zero_copy_only=False))
+        labels = table.column("label").to_numpy()
+        for i in range(0, len(labels), batch_size):
+            torch.from_numpy(ids[i:i + batch_size]).long()
+            torch.from_numpy(labels[i:i + batch_size]).float()
+            n += len(labels[i:i + batch_size])
+    return n, time.perf_counter() - started
+
+
+def train_steps(spec: ModelSpec, batch_size: int, steps: int) -> tuple[int, float]:
+    model = TextCNN(spec)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    ids = torch.randint(2, spec.vocab_size, (batch_size, spec.max_len))
+    labels = torch.randint(0, 2, (batch_size,)).float()
+    started = time.perf_counter()
+    for _ in range(steps):
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model(ids), labels).backward()
+        optimizer.step()
+    return steps * batch_size, time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=20000)
+    ap.add_argument("--max-len", type=int, default=400)
+    ap.add_argument("--profile", default="local")
+    args = ap.parse_args()
+    setup_logging()
+    cfg = load_config(args.profile)
+    t = cfg.train
+    torch.set_num_threads(t.num_threads or torch.get_num_threads())
+    spark = build_session("bench-feeder", cfg)
+    results = {}
+    try:
+        gold = (spark.range(args.rows)
+                .select(F.transform(F.sequence(F.lit(1), F.lit(args.max_len)),
+                                    lambda i: (F.abs(F.xxhash64(F.col("id"), i)) % 20000 + 2).cast("int"))
+                        .alias("token_ids"),
+                        (F.col("id") % 2).cast("int").alias("label")))
+        with tempfile.TemporaryDirectory() as tmp:
+            feeder = PetastormFeeder(spark, {"train": gold}, cache_root=tmp, run_id="bench",
+                                     batch_size=t.batch_size, workers=t.loader_workers, seed=t.seed)
+            with feeder:
+                files = feeder._converters["train"].file_urls
+                for _ in range(2):
+                    results["petastorm"] = petastorm_epoch(feeder)
+                    results["pyarrow"] = pyarrow_epoch(files, t.batch_size)
+        spec = ModelSpec.from_config(t, vocab_size=20002, max_len=args.max_len)
+        steps = max(10, 2000 // t.batch_size)
+        for _ in range(2):
+            results["train step"] = train_steps(spec, t.batch_size, steps)
+    finally:
+        spark.stop()
+    rate = {k: n / s for k, (n, s) in results.items()}
+    print(f"\nmachine: {machine()}\nprofile: {args.profile}; batch {t.batch_size}, petastorm workers "
+          f"{t.loader_workers}, torch threads {torch.get_num_threads()}; {args.rows:,} rows of {args.max_len} ids\n")
+    print("| path | samples/s | vs pyarrow | vs training step |")
+    print("|---|---:|---:|---:|")
+    for name in ("pyarrow", "petastorm", "train step"):
+        print(f"| {name} | {rate[name]:,.0f} | {rate[name] / rate['pyarrow']:.2f} | "
+              f"{rate[name] / rate['train step']:.2f} |")
+    verdict = "keeps" if rate["petastorm"] >= rate["train step"] else "does NOT keep"
+    print(f"\nthe feeder {verdict} the training step busy "
+          f"(petastorm delivers {rate['petastorm'] / rate['train step']:.1f}x what one step consumes)")
+
+
+if __name__ == "__main__":
+    main()
