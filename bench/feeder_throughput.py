@@ -43,7 +43,7 @@ def pyarrow_epoch(files: list[str], batch_size: int) -> tuple[int, float]:
     for path in files:
         table = pq.read_table(path.removeprefix("file://"), columns=["token_ids", "label"])
         ids = np.stack(table.column("token_ids").to_numpy(zero_copy_only=False))
-        labels = table.column("label").to_numpy()
+        labels = table.column("label").to_numpy().copy()  # writable, as torch wants
         for i in range(0, len(labels), batch_size):
             torch.from_numpy(ids[i:i + batch_size]).long()
             torch.from_numpy(labels[i:i + batch_size]).float()
