@@ -16,6 +16,7 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 
 import dataclasses
 import logging
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -33,9 +34,10 @@ from train.checkpoint import Checkpoints, fingerprint
 from train.curves import curves_png
 from train.device import pick_device, seed_everything
 from train.config import TrainConfig
-from train.loop import Metrics, evaluate, fit
+from train.loop import FitResult, Metrics, evaluate, fit
 from train.model import ModelSpec, TextCNN
-from train.petastorm_feeder import PetastormFeeder
+from train.distributed import run_distributed, shard
+from train.petastorm_feeder import PetastormFeeder, RankFeeders
 from train.store import load_metadata, model_dir, save_model, versions
 
 NAME = "train"
@@ -147,21 +149,19 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
         bars.append(tqdm(total=total, desc=desc, unit=unit, disable=None, leave=False))
         return bars[-1].update
 
-    feeder = PetastormFeeder(spark, splits, cache_root=f"{cfg.lake.root}/_petastorm_cache", run_id=run_id,
-                             batch_size=tcfg.batch_size, workers=tcfg.loader_workers, seed=tcfg.seed,
-                             feature_col=feature_col)
-    with feeder:
-        for split in SPLITS:
-            if feeder.rows(split) == 0:
-                raise CrosslakeError(f"{gold_table} version {gold_version} has no '{split}' rows: the data is too "
-                                     f"small or its validation/test fraction is 0")
+    extra_meta: dict = {}
+    if tcfg.processes > 1:
+        history, test, rows, extra_meta = _fit_data_parallel(
+            spark, cfg, model, splits, tcfg, feature_col=feature_col, order_by=cfg.table(gold_table).keys,
+            run_id=run_id, use_gpu=device.type == "cuda")
+    else:
         try:
-            history = fit(model, feeder, tcfg, device, progress=progress, checkpoints=checkpoints)
+            history, test, rows = _fit_here(spark, cfg, model, splits, tcfg, device, feature_col=feature_col,
+                                            run_id=run_id, checkpoints=checkpoints, progress=progress,
+                                            what=f"{gold_table} version {gold_version}")
         finally:
             for bar in bars:
                 bar.close()
-        test = evaluate(model, feeder.batches("test", shuffle=False, epoch=0), device)
-        rows = {s: feeder.rows(s) for s in SPLITS}
     log.info("%s test accuracy %.4f (baseline %.4f)", name, test.accuracy, baseline_acc)
 
     png = curves_png(history.history, best_epoch=history.best_epoch,
@@ -177,6 +177,7 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
         "config": {"train": dataclasses.asdict(tcfg), **config, "profile": cfg.profile},
         "code_version": code_version(),
         "device": str(device),
+        **extra_meta,
     }
     version, path = save_model(cfg.model_store, name, model.cpu(), vocabulary, metadata=metadata,
                                files={"curves.png": png, **(files or {})})
@@ -186,6 +187,42 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
     for split, n in rows.items():
         ledger.record_count(f"{split}_rows", n)
     return Trained(version, str(path), test, rows, str(device))
+
+
+def _fit_here(spark: SparkSession, cfg: Config, model: nn.Module, splits: dict[str, DataFrame], tcfg: TrainConfig,
+              device, *, feature_col: str, run_id: str, checkpoints: Checkpoints, progress, what: str):
+    """Train in this process, fed by petastorm; checkpoints every epoch."""
+    feeder = PetastormFeeder(spark, splits, cache_root=f"{cfg.lake.root}/_petastorm_cache", run_id=run_id,
+                             batch_size=tcfg.batch_size, workers=tcfg.loader_workers, seed=tcfg.seed,
+                             feature_col=feature_col)
+    with feeder:
+        for split in SPLITS:
+            if feeder.rows(split) == 0:
+                raise CrosslakeError(f"{what} has no '{split}' rows: the data is too small or its validation/test "
+                                     f"fraction is 0")
+        history = fit(model, feeder, tcfg, device, progress=progress, checkpoints=checkpoints)
+        test = evaluate(model, feeder.batches("test", shuffle=False, epoch=0), device)
+        return history, test, {s: feeder.rows(s) for s in SPLITS}
+
+
+def _fit_data_parallel(spark: SparkSession, cfg: Config, model: nn.Module, splits: dict[str, DataFrame],
+                       tcfg: TrainConfig, *, feature_col: str, order_by: list[str], run_id: str, use_gpu: bool):
+    """Train in tcfg.processes processes (DDP), each fed its own shard by petastorm.
+    Checkpoints are not written in this mode (yet): a killed run starts over."""
+    world = tcfg.processes
+    shards = {s: shard(df.select(*order_by, feature_col, "label"), order_by=order_by, world=world, pad=s == "train")
+              for s, df in splits.items()}
+    rows = {s: df.count() for s, df in splits.items()}
+    with ExitStack() as stack:
+        feeders = [stack.enter_context(PetastormFeeder(
+            spark, {s: parts[r].drop(*order_by) for s, parts in shards.items()},
+            cache_root=f"{cfg.lake.root}/_petastorm_cache", run_id=f"{run_id}-rank{r}", batch_size=tcfg.batch_size,
+            workers=tcfg.loader_workers, seed=tcfg.seed, feature_col=feature_col)) for r in range(world)]
+        make_feeder = RankFeeders([f.for_process() for f in feeders])
+        out = run_distributed(make_feeder, model.spec.to_dict(), tcfg, use_gpu=use_gpu)
+    model.load_state_dict(out["state"])
+    history = FitResult(out["history"], out["best_epoch"], None, out["stopped_early"])
+    return history, Metrics(**out["test"]), rows, {"processes": world, "rows_per_process": out["rows_per_process"]}
 
 
 def _already_trained(store: str, name: str, key: str) -> dict | None:

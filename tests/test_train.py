@@ -46,7 +46,7 @@ class ListFeeder:
 def cfg(**kw):
     base = dict(epochs=8, batch_size=32, lr=0.01, weight_decay=0.0, embed_dim=16, num_filters=16,
                 kernel_sizes=[2, 3], dropout=0.0, seed=0, device="cpu", num_threads=1, loader_workers=1,
-                patience=0)
+                patience=0, processes=1)
     return TrainConfig(**{**base, **kw})
 
 

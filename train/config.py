@@ -25,3 +25,4 @@ class TrainConfig:
     num_threads: int          # torch CPU threads; 0 = one per core
     loader_workers: int       # petastorm reader threads
     patience: int             # early stopping: epochs without a better validation accuracy; 0 = off
+    processes: int            # data-parallel processes on this machine (DDP); 1 = train in this process

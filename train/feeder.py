@@ -36,3 +36,27 @@ def checked(batches: Iterator[tuple[torch.Tensor, torch.Tensor]], *, expected: i
     if seen != expected:
         raise FeederError(f"{what}: the feeder delivered {seen:,} rows, the table has {expected:,}; "
                           f"training stopped rather than learn from a partial epoch")
+
+
+class TensorFeeder:
+    """A Feeder over tensors already in memory (small data, notebooks, tests), optionally one
+    process's shard of them: rows rank, rank + world, rank + 2*world, ... in order."""
+
+    def __init__(self, splits: dict[str, tuple[torch.Tensor, torch.Tensor]], *, batch_size: int,
+                 rank: int = 0, world: int = 1):
+        self.splits, self.batch_size, self.rank, self.world = splits, batch_size, rank, world
+
+    def rows(self, split: str) -> int:
+        return len(range(self.rank, len(self.splits[split][1]), self.world))
+
+    def batches(self, split: str, *, shuffle: bool, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        x, y = self.splits[split]
+        # Shuffle all rows the same way in every process, then deal them out: the union of
+        # the processes' k-th batches is exactly the k-th batch of a single process with
+        # world times the batch size.
+        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(epoch)) if shuffle \
+            else torch.arange(len(y))
+        mine = order[self.rank::self.world]
+        x, y = x[mine], y[mine]
+        return checked(iter([(x[i:i + self.batch_size], y[i:i + self.batch_size])
+                             for i in range(0, len(y), self.batch_size)]), expected=len(y), what=f"split '{split}'")

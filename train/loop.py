@@ -79,16 +79,20 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -
 
 def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device,
         *, progress: Callable[[str, int], Callable[[int], None]] | None = None,
-        checkpoints: Checkpoints | None = None) -> FitResult:
+        checkpoints: Checkpoints | None = None, reduce: Callable[[Metrics], Metrics] | None = None) -> FitResult:
     """Train for cfg.epochs; keep the weights of the epoch with the best validation accuracy.
 
     With `checkpoints`, the state is saved after every epoch and a run with the same
     fingerprint resumes after the last saved epoch. With cfg.patience > 0, training stops
-    once validation accuracy has not improved for that many epochs."""
+    once validation accuracy has not improved for that many epochs. In a data-parallel run,
+    `reduce` combines each epoch's metrics over the processes, so that every process takes
+    the same best-epoch and early-stopping decisions."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     # One-cycle: a short warm-up, then cosine decay over the whole run.
     steps = cfg.epochs * max(1, -(-feeder.rows("train") // cfg.batch_size))
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=steps, pct_start=0.1)
+    # The warm-up must span at least two steps: torch divides by its length (short runs on tiny data).
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=cfg.lr, total_steps=max(steps, 4),
+                                                   pct_start=min(0.5, max(0.1, 2 / max(steps, 4))))
     result, best_acc, best_state, start = FitResult(), -1.0, None, 1
     saved = checkpoints.latest() if checkpoints else None
     if saved is not None:
@@ -111,6 +115,8 @@ def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device
         train_m = train_one_epoch(model, feeder.batches("train", shuffle=True, epoch=epoch), optimizer, device,
                                   on_batch=on_batch)
         val_m = evaluate(model, feeder.batches("validation", shuffle=False, epoch=epoch), device)
+        if reduce:
+            train_m, val_m = reduce(train_m), reduce(val_m)
         result.history.append({"epoch": epoch, "train_loss": train_m.loss, "train_accuracy": train_m.accuracy,
                                "val_loss": val_m.loss, "val_accuracy": val_m.accuracy})
         log.info("epoch %d: train loss %.4f acc %.4f | validation loss %.4f acc %.4f",

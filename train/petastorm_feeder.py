@@ -72,6 +72,40 @@ class PetastormFeeder:
         return self._rows[split]
 
     def batches(self, split: str, *, shuffle: bool, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self.for_process().batches(split, shuffle=shuffle, epoch=epoch)
+
+    def for_process(self) -> "ConverterFeeder":
+        """The same data without the Spark side: what another process can be handed."""
+        return ConverterFeeder(dict(self._converters), dict(self._rows), batch_size=self.batch_size,
+                               workers=self.workers, seed=self.seed, feature_col=self.feature_col)
+
+
+class RankFeeders:
+    """Picklable: given to each process of a data-parallel run, it returns that process's
+    feeder over its own shard (`make_feeder(rank=..., world=...)`)."""
+
+    def __init__(self, feeders: list["ConverterFeeder"]):
+        self.feeders = feeders
+
+    def __call__(self, *, rank: int, world: int) -> "ConverterFeeder":
+        if world != len(self.feeders):
+            raise ValueError(f"{len(self.feeders)} shards were prepared for {world} processes")
+        return self.feeders[rank]
+
+
+class ConverterFeeder:
+    """The Feeder over petastorm converters that are already materialised. Needs no Spark:
+    each process of a data-parallel run reads its own shard's converters through it."""
+
+    def __init__(self, converters: dict[str, SparkDatasetConverter], rows: dict[str, int], *, batch_size: int,
+                 workers: int, seed: int, feature_col: str = "token_ids"):
+        self.converters, self._rows = converters, rows
+        self.batch_size, self.workers, self.seed, self.feature_col = batch_size, workers, seed, feature_col
+
+    def rows(self, split: str) -> int:
+        return self._rows[split]
+
+    def batches(self, split: str, *, shuffle: bool, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         return checked(self._stream(split, shuffle, epoch), expected=self._rows[split],
                        what=f"split '{split}', epoch {epoch}")
 
@@ -80,7 +114,7 @@ class PetastormFeeder:
         # (seed, epoch) makes every epoch's order a function of those two alone, so a run
         # resumed from a checkpoint sees exactly the batches an undisturbed run would.
         np.random.seed((self.seed * 1_000_003 + epoch) % 2**32)
-        loader_cm = self._converters[split].make_torch_dataloader(
+        loader_cm = self.converters[split].make_torch_dataloader(
             batch_size=self.batch_size, num_epochs=1, workers_count=self.workers,
             shuffling_queue_capacity=64 * self.batch_size if shuffle else 0,
             shuffle_row_groups=shuffle, seed=self.seed + epoch,

@@ -311,3 +311,18 @@ def test_sweep_trains_each_grid_point_records_results_and_promotes_the_best(buil
     assert registry.aliases(built.model_store, built.models.name)["candidate"] == best.model_version
     assert registry.decisions(built.model_store, built.models.name)[-1]["candidate"] == best.model_version
     assert "<- best" in out
+
+
+def test_two_process_training_sees_disjoint_shards_and_lands_near_one_process(built, lake_dir, spark):
+    """The job's data-parallel path: petastorm shards per process, DDP over gloo, one model."""
+    assert train.main(args(lake_dir, "--set", "train.epochs=2", "--set", "train.batch_size=64")) == 0
+    one = load_model(built.model_store, built.models.name).metadata
+    assert train.main(args(lake_dir, "--set", "train.epochs=2", "--set", "train.batch_size=32",
+                           "--set", "train.processes=2")) == 0
+    two = load_model(built.model_store, built.models.name).metadata  # loads: checksum and weights intact
+    assert two["processes"] == 2 and two["version"] == one["version"] + 1
+    rows = two["data"]["rows"]
+    (train0, val0, test0), (train1, val1, test1) = two["rows_per_process"]
+    assert train0 == train1 == -(-rows["train"] // 2)  # padded to equal steps, at most one row repeated
+    assert (val0 + val1, test0 + test1) == (rows["validation"], rows["test"])  # split, not copied
+    assert abs(two["metrics"]["test_accuracy"] - one["metrics"]["test_accuracy"]) <= 0.1
