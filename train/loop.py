@@ -39,6 +39,14 @@ def _autocast(device: torch.device):
     return torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
+def to_device(ids: torch.Tensor, labels: torch.Tensor, device: torch.device) -> Batch:
+    """Move a batch to the device. On a GPU, from page-locked (pinned) host memory, so the
+    copy runs asynchronously (non_blocking) while the previous step computes."""
+    if device.type != "cuda":
+        return ids, labels
+    return ids.pin_memory().to(device, non_blocking=True), labels.pin_memory().to(device, non_blocking=True)
+
+
 def train_one_epoch(
     model: nn.Module, batches: Iterable[Batch], optimizer: torch.optim.Optimizer, device: torch.device,
     *, on_batch: Callable[[int], None] | None = None,
@@ -47,7 +55,7 @@ def train_one_epoch(
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
     total_loss, correct, rows = 0.0, 0, 0
     for ids, labels in batches:
-        ids, labels = ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        ids, labels = to_device(ids, labels, device)
         optimizer.zero_grad(set_to_none=True)
         with _autocast(device):
             logits = model(ids)
@@ -68,7 +76,7 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
     total_loss, correct, rows = 0.0, 0, 0
     for ids, labels in batches:
-        ids, labels = ids.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+        ids, labels = to_device(ids, labels, device)
         with _autocast(device):
             logits = model(ids).float()
         total_loss += loss_fn(logits, labels).item()
