@@ -45,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="crosslake", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
-        description="crosslake: Spark + Delta Lake pipeline from raw reviews to a trained, scored sentiment model.")
+        description="crosslake: Spark + Delta Lake pipelines from raw reviews (or a tabular dataset declared in "
+                    "conf/) to a trained, registered, scored model.")
     sub = parser.add_subparsers(dest="command", metavar="STAGE", required=True)
     for stage in STAGES:
         module = importlib.import_module(f"jobs.{stage}")
