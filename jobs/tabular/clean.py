@@ -44,7 +44,7 @@ def dataset_suite(name: str, ds: DatasetConfig) -> Suite:
     return suite
 
 
-def records(spark: SparkSession, cfg: Config, name: str, bronze: DataFrame) -> DataFrame:
+def records(cfg: Config, name: str, bronze: DataFrame) -> DataFrame:
     """Bronze rows as records (transforms/tabular.py); a database table's columns are
     checked against the declaration here, as files are at ingest."""
     ds = cfg.dataset(name)
@@ -68,14 +68,14 @@ def run(spark: SparkSession, cfg: Config, name: str, *, bronze_version: int | No
     bronze_version = lake.pinned_version(spark, cfg, f"{name}_bronze", bronze_version)
     suite = dataset_suite(name, ds)
     columns = list(ds.columns)
-    suite_columns = {name: [c for c in (getattr(exp, a, None) for a in ("column", "column_A", "column_B")) if c]
-                     for name, exp in suite.row_checks.items()}
+    suite_columns = {check: [c for c in (getattr(exp, a, None) for a in ("column", "column_A", "column_B")) if c]
+                     for check, exp in suite.row_checks.items()}
     checks = guard_checks(
         {**value_checks(columns=ds.columns, keys=ds.keys, max_field_chars=ds.clean.max_field_chars),
          **suite.row_predicates()},
         record_checks=reader_checks(), columns_of=suite_columns)
     flagged = (
-        records(spark, cfg, name, lake.read_table(spark, cfg, f"{name}_bronze", version=bronze_version))
+        records(cfg, name, lake.read_table(spark, cfg, f"{name}_bronze", version=bronze_version))
         .transform(with_named_values, columns=columns, rename=ds.rename)
         .transform(with_clean_text, columns=columns, rules=ds.clean)
         .transform(with_typed_columns, columns=ds.columns)
