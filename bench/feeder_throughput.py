@@ -87,7 +87,7 @@ def main() -> None:
             feeder = PetastormFeeder(spark, {"train": gold}, cache_root=tmp, run_id="bench",
                                      batch_size=t.batch_size, workers=t.loader_workers, seed=t.seed)
             with feeder:
-                files = feeder._converters["train"].file_urls
+                files = feeder.for_process().converters["train"].file_urls
                 for _ in range(2):
                     results["petastorm"] = petastorm_epoch(feeder)
                     results["pyarrow"] = pyarrow_epoch(files, t.batch_size)

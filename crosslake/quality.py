@@ -7,13 +7,37 @@ dq_results table either way, so `crosslake dq report` shows blocked runs too.
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
+import logging
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from crosslake import lake, ledger
 from crosslake.config import Config
-from crosslake.errors import DataQualityError
+from crosslake.errors import CrosslakeError, DataQualityError
 from crosslake.runner import new_run_id
 from expectations.suite import RESULTS_SCHEMA, CheckResult, results_rows
+
+log = logging.getLogger(__name__)
+
+
+def account_rows(*, rows_in: int, published: int, quarantined: int, dropped: int) -> None:
+    """Nothing lost: refuse to write unless rows in = published + quarantined + dropped
+    (identical repeats), then log the equation and record its terms in the run ledger."""
+    if rows_in != published + quarantined + dropped:
+        raise CrosslakeError(f"row counts do not add up: in {rows_in}, published {published}, quarantined "
+                             f"{quarantined}, repeats dropped {dropped}; nothing written")
+    log.info("rows in %d = published %d + quarantined %d + duplicates dropped %d",
+             rows_in, published, quarantined, dropped)
+    for key, n in (("rows_in", rows_in), ("published", published), ("quarantined", quarantined),
+                   ("duplicates_dropped", dropped)):
+        ledger.record_count(key, n)
+
+
+def quarantine_reasons(quarantine: DataFrame) -> dict[str, int]:
+    """Failed check -> rows quarantined for it (a row failing two checks counts for both)."""
+    return {r["reason"]: r["count"] for r in quarantine.select(F.explode("failed_checks").alias("reason"))
+            .groupBy("reason").count().collect()}
 
 
 def run_id() -> str:

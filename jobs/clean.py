@@ -16,13 +16,12 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
-import logging
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger, quality
+from crosslake import lake, quality
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
@@ -37,7 +36,6 @@ from transforms.reviews import (
 NAME = "clean"
 HELP = ("Parse, clean, validate and de-duplicate bronze into the silver table; quarantine rows "
         "that fail a row-level check; block the publish when a batch-level check fails.")
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
@@ -113,17 +111,8 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
     silver = passed.transform(filter_duplicates).transform(select_silver).cache()
     n_quarantined, n_passed, n_published = quarantine.count(), passed.count(), silver.count()
     duplicates = n_passed - n_published
-    if rows_in != n_published + n_quarantined + duplicates or n_passed + n_quarantined != rows_in:
-        raise CrosslakeError(f"row counts do not add up: in {rows_in}, passed {n_passed}, "
-                             f"quarantined {n_quarantined}, published {n_published}; nothing written")
-    log.info("rows in %d = published %d + quarantined %d + duplicates dropped %d",
-             rows_in, n_published, n_quarantined, duplicates)
-    for key, n in (("rows_in", rows_in), ("published", n_published), ("quarantined", n_quarantined),
-                   ("duplicates_dropped", duplicates)):
-        ledger.record_count(key, n)
-
-    reasons = {r["reason"]: r["count"] for r in quarantine.select(F.explode("failed_checks").alias("reason"))
-               .groupBy("reason").count().collect()}
+    quality.account_rows(rows_in=rows_in, published=n_published, quarantined=n_quarantined, dropped=duplicates)
+    reasons = quality.quarantine_reasons(quarantine)
     checks = row_check_results(suite, reasons, rows_in) + run_checks(flagged, suite, "input") \
         + run_checks(silver, suite, "output")
     # Quarantine is written even when the publish is blocked: it is the record of what was wrong.

@@ -11,8 +11,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 
 @dataclass
@@ -75,3 +77,16 @@ class Server:
             self._run(_bin("pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def running(*databases: str) -> Iterator[Postgres]:
+    """A started server with `databases` created; stopped and removed afterwards."""
+    server = Server()
+    pg = server.start()
+    try:
+        for name in databases:
+            pg.sql(f"CREATE DATABASE {name}")
+        yield pg
+    finally:
+        server.stop()

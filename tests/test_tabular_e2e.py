@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import load_config
 from sources.loans_generator import rows_for_database
-from tests.postgres import Server
+from tests.postgres import running
 
 CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
 ROWS = 600
@@ -25,13 +25,8 @@ TABLES = ("loans_bronze", "loans_silver", "loans_quarantine", "loans_encoding", 
 
 @pytest.fixture(scope="module")
 def pg():
-    server = Server()
-    pg = server.start()
-    try:
-        pg.sql("CREATE DATABASE lending")
+    with running("lending") as pg:
         yield pg
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,12 @@ Batch checks (the quarantine fraction and the suite's output checks) gate the pu
 
 from __future__ import annotations
 
-import logging
 
 import great_expectations.expectations as gxe
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger, quality
+from crosslake import lake, quality
 from crosslake.config import Config, DatasetConfig
 from crosslake.errors import CrosslakeError
 from expectations.from_config import suite_from_config
@@ -32,7 +31,6 @@ from transforms.tabular import (
     with_named_values, with_split, with_typed_columns,
 )
 
-log = logging.getLogger(__name__)
 LINEAGE = ["_source", "_source_row"]
 
 
@@ -97,17 +95,8 @@ def run(spark: SparkSession, cfg: Config, name: str, *, bronze_version: int | No
               .select(*columns, *LINEAGE, "split")).cache()
     n_quarantined, n_published = quarantine.count(), silver.count()
     repeats = unique.filter(F.col("_copy") > 1).count()
-    if rows_in != n_published + n_quarantined + repeats:
-        raise CrosslakeError(f"row counts do not add up: in {rows_in}, published {n_published}, quarantined "
-                             f"{n_quarantined}, repeats {repeats}; nothing written")
-    log.info("rows in %d = published %d + quarantined %d + exact repeats dropped %d",
-             rows_in, n_published, n_quarantined, repeats)
-    for key, n in (("rows_in", rows_in), ("published", n_published), ("quarantined", n_quarantined),
-                   ("duplicates_dropped", repeats)):
-        ledger.record_count(key, n)
-
-    reasons = {r.reason: r["count"] for r in quarantine.select(F.explode("failed_checks").alias("reason"))
-               .groupBy("reason").count().collect()}
+    quality.account_rows(rows_in=rows_in, published=n_published, quarantined=n_quarantined, dropped=repeats)
+    reasons = quality.quarantine_reasons(quarantine)
     judged = (flagged.transform(filter_failed).select(F.lit(True).alias("quarantined"))
               .unionByName(passed.select((F.col("_key_variants") > 1).alias("quarantined"))))
     builtin = [CheckResult(suite=suite.name, check=check, group="row", expectation="crosslake.record_check",
