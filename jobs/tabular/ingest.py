@@ -61,6 +61,10 @@ def run(spark: SparkSession, cfg: Config, name: str, *, source: str | None = Non
     if problems:
         records.unpersist()
         raise CrosslakeError(f"dataset '{name}': " + "; ".join(problems) + ". Nothing was ingested.")
+    ignored = sorted({h for header in headers.values() for h in header or [] if ds.rename.get(h, h) not in ds.columns})
+    if ignored:  # only reachable with extra_columns: ignore
+        log.info("dataset '%s': undeclared source column(s) %s are kept in bronze but not used (extra_columns: "
+                 "ignore)", name, ", ".join(ignored))
     bronze = (records.withColumn("_ingested_at", F.current_timestamp())
               .withColumn("_run_id", F.lit(_run_id()).cast("string")))
     table = f"{name}_bronze"
