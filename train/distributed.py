@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import tempfile
 from typing import Any, Callable
 
 import torch
@@ -48,9 +50,13 @@ def summed(m: Metrics) -> Metrics:
     return Metrics(t[0].item() / max(rows, 1), t[1].item() / max(rows, 1), rows)
 
 
-def worker(make_feeder: Callable[[int, int], Feeder], spec: dict, train_cfg: dict) -> dict[str, Any] | None:
-    """What each process runs. Returns (on rank 0) the trained weights, the history and
-    the test metrics; every process returns the rows it saw per split."""
+def worker(make_feeder: Callable[[int, int], Feeder], spec: dict, train_cfg: dict, result_path: str) -> None:
+    """What each process runs. Rank 0 saves the trained weights, the history, the test
+    metrics and the rows every process saw per split to `result_path`.
+
+    The result goes to a file of our own because TorchDistributor's generated script has
+    every rank pickle its return value to one shared file: the last process to finish wins,
+    and a rank that returned None can overwrite rank 0's result."""
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
@@ -69,11 +75,13 @@ def worker(make_feeder: Callable[[int, int], Feeder], spec: dict, train_cfg: dic
         seen = torch.tensor([feeder.rows(s) for s in ("train", "validation", "test")])
         gathered = [torch.zeros_like(seen) for _ in range(world)]
         dist.all_gather(gathered, seen)
-        if rank != 0:
-            return None
-        return {"state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-                "history": result.history, "best_epoch": result.best_epoch, "stopped_early": result.stopped_early,
-                "test": dataclasses.asdict(test), "rows_per_process": [g.tolist() for g in gathered]}
+        if rank == 0:
+            out = {"state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+                   "history": result.history, "best_epoch": result.best_epoch,
+                   "stopped_early": result.stopped_early, "test": dataclasses.asdict(test),
+                   "rows_per_process": [g.tolist() for g in gathered]}
+            torch.save(out, result_path + ".part")
+            os.replace(result_path + ".part", result_path)
     finally:
         dist.destroy_process_group()
 
@@ -86,5 +94,10 @@ def run_distributed(make_feeder: Callable[[int, int], Feeder], spec: dict, tcfg:
     from crosslake.distributed_entry import worker as entry  # sidesteps TorchDistributor's train.py
 
     log.info("data-parallel training: %d processes (%s)", tcfg.processes, "nccl" if use_gpu else "gloo")
-    return TorchDistributor(num_processes=tcfg.processes, local_mode=True, use_gpu=use_gpu).run(
-        entry, make_feeder, spec, dataclasses.asdict(tcfg))
+    with tempfile.TemporaryDirectory(prefix="crosslake-ddp-") as tmp:
+        result_path = os.path.join(tmp, "result.pt")
+        TorchDistributor(num_processes=tcfg.processes, local_mode=True, use_gpu=use_gpu).run(
+            entry, make_feeder, spec, dataclasses.asdict(tcfg), result_path)
+        if not os.path.exists(result_path):
+            raise RuntimeError("data-parallel training finished without rank 0's result; see the worker logs above")
+        return torch.load(result_path, weights_only=True)
