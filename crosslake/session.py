@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+from crosslake import storage
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 
@@ -42,7 +43,7 @@ def build_session(job: str, cfg: Config) -> SparkSession:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     builder = SparkSession.builder.appName(f"crosslake-{job}").master(cfg.spark.master)
-    for key, value in cfg.spark.conf.items():
+    for key, value in {**storage.spark_settings(cfg.lake.root), **cfg.spark.conf}.items():
         builder = builder.config(key, str(value))
     if SparkSession.getActiveSession() is None:
         builder = builder.config("spark.jars", ",".join(local_jars()))

@@ -44,7 +44,7 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "report", run: str | 
     rows = results.filter(F.col("run_id") == run).collect()
     if not rows:
         raise CrosslakeError(f"no data-quality results for run '{run}': list runs with `crosslake runs --job clean`")
-    target = Path(out) if out else Path(cfg.lake.root.removeprefix("file:")) / "_reports" / "dq" / f"{run}.html"
+    target = Path(out) if out else Path(cfg.scratch) / "_reports" / "dq" / f"{run}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render_report(rows, title=f"Data quality: {rows[0].table}"))
     failed = sum(1 for r in rows if r.group != "row" and not r.success)

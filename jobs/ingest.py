@@ -26,6 +26,7 @@ from sources.imdb_reader import open_corpus
 from transforms.landing import with_landing_fields
 
 NAME = "ingest"
+ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = "Read the corpus in source.path (an aclImdb folder or aclImdb_v1.tar.gz) into the bronze Delta table."
 
 
@@ -56,7 +57,7 @@ def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset:
         from jobs.tabular import ingest as tabular_ingest
 
         return tabular_ingest.run(spark, cfg, dataset, source=source, full=full)
-    corpus = open_corpus(source or cfg.source.path, landing_dir=f"{cfg.lake.root}/_landing")
+    corpus = open_corpus(source or cfg.source.path, landing_dir=f"{cfg.scratch}/_landing")
     ledger.record_input(f"source:{corpus.origin}", None)
     files = read_files(spark, [str(d) for d in corpus.review_dirs])
     bronze = files.transform(

@@ -1,8 +1,10 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+
 import torch
 
 from crosslake.errors import CrosslakeError
@@ -157,13 +159,13 @@ def test_store_round_trip_versions_and_lineage(tmp_path):
     assert stored.vocabulary == {"a": 2} and stored.metadata["data"]["gold_version"] == 3
     assert load_model(tmp_path, "m").version == 2  # latest by default
     # an interrupted save (no metadata yet) is not a version
-    (path.parent / "v3").mkdir()
+    (Path(path).parent / "v3").mkdir()
     assert load_model(tmp_path, "m").version == 2
 
 
 def test_store_refuses_tampered_truncated_or_missing_models(tmp_path):
     _, path = save_model(tmp_path, "m", TextCNN(SPEC), {}, {})
-    weights = path / "model.safetensors"
+    weights = Path(path) / "model.safetensors"
     data = bytearray(weights.read_bytes())
     data[-10] ^= 0xFF
     weights.write_bytes(bytes(data))

@@ -5,18 +5,17 @@
 
 Training points `candidate` at each new version. `production` moves only through
 `crosslake models promote` (when the candidate beats production on the same frozen
-test set) or `crosslake models rollback`. Files are replaced atomically (write, then
-rename), so a reader on the other cluster never sees half an alias file.
+test set) or `crosslake models rollback`. Files are replaced whole (rename on disk, a
+single PUT on object storage), so a reader on the other cluster never sees half an alias
+file. Only the cluster that owns the model store writes these files.
 """
 
 from __future__ import annotations
 
 import getpass
 import json
-import os
 import socket
 import time
-from pathlib import Path
 from typing import Any
 
 from crosslake.errors import CrosslakeError
@@ -26,7 +25,7 @@ ALIASES, DECISIONS = "aliases.json", "decisions.jsonl"
 KNOWN_ALIASES = ("candidate", "production")
 
 
-def aliases(store: str | Path, name: str) -> dict[str, int]:
+def aliases(store: str, name: str) -> dict[str, int]:
     path = model_dir(store, name) / ALIASES
     if not path.is_file():
         return {}
@@ -36,17 +35,17 @@ def aliases(store: str | Path, name: str) -> dict[str, int]:
         raise CrosslakeError(f"{path} is not a valid alias file ({exc}); restore it or set the aliases again") from exc
 
 
-def set_alias(store: str | Path, name: str, alias: str, version: int) -> None:
+def set_alias(store: str, name: str, alias: str, version: int) -> None:
     if alias not in KNOWN_ALIASES:
         raise CrosslakeError(f"unknown alias '{alias}': use {', '.join(KNOWN_ALIASES)}")
     if version not in versions(store, name):
         raise CrosslakeError(f"model '{name}' has no complete version {version}")
     current = aliases(store, name)
     current[alias] = version
-    _atomic_write(model_dir(store, name) / ALIASES, json.dumps(current, indent=2, sort_keys=True))
+    (model_dir(store, name) / ALIASES).write_text(json.dumps(current, indent=2, sort_keys=True))
 
 
-def resolve(store: str | Path, name: str, ref: str | int | None) -> int:
+def resolve(store: str, name: str, ref: str | int | None) -> int:
     """A version from a number, an alias, or None (production if set, else the latest)."""
     available = versions(store, name)
     if not available:
@@ -64,22 +63,17 @@ def resolve(store: str | Path, name: str, ref: str | int | None) -> int:
     return current[ref]
 
 
-def record_decision(store: str | Path, name: str, decision: dict[str, Any]) -> dict[str, Any]:
+def record_decision(store: str, name: str, decision: dict[str, Any]) -> dict[str, Any]:
     entry = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
              "by": f"{getpass.getuser()}@{socket.gethostname()}", **decision}
-    with (model_dir(store, name) / DECISIONS).open("a") as out:
-        out.write(json.dumps(entry, sort_keys=True) + "\n")
+    path = model_dir(store, name) / DECISIONS
+    before = path.read_text() if path.is_file() else ""  # object storage cannot append: rewrite whole
+    path.write_text(before + json.dumps(entry, sort_keys=True) + "\n")
     return entry
 
 
-def decisions(store: str | Path, name: str) -> list[dict[str, Any]]:
+def decisions(store: str, name: str) -> list[dict[str, Any]]:
     path = model_dir(store, name) / DECISIONS
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
