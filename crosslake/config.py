@@ -17,7 +17,9 @@ from typing import Any
 
 import yaml
 
+from crosslake import storage
 from crosslake.errors import ConfigError
+from crosslake.storage import StorageConfig
 from train.config import TrainConfig
 
 DEFAULT_PROFILE = "local"
@@ -30,6 +32,19 @@ CONF_DIR_ENV = "CROSSLAKE_CONF_DIR"
 class LakeConfig:
     root: str
     time_travel_hours: int  # how far back every table stays readable; VACUUM never goes below it
+    scratch: str | None = None  # this cluster's own local working folder (default: the lake root if local)
+
+
+ROLES = ("training", "scoring")
+EACH = "each"  # a table every cluster keeps for itself, at a path with {cluster} in it
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """Which cluster this profile runs on and which roles it plays. A table or the model
+    store is written only by clusters that play its owner's role (one writer per table)."""
+    name: str
+    roles: list[str]
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,7 @@ class TableConfig:
     properties: dict[str, Any]
     volatile: list[str]
     schema_evolution: bool
+    owner: str = "training"  # the role whose cluster writes it: training | scoring | each
 
 
 @dataclass(frozen=True)
@@ -52,6 +68,7 @@ class MaintenanceConfig:
 class ModelsConfig:
     store: str
     name: str
+    owner: str = "training"  # the role whose cluster writes the store
 
 
 @dataclass(frozen=True)
@@ -175,6 +192,21 @@ class ScoreConfig:
 
 
 @dataclass(frozen=True)
+class StreamConfig:
+    max_files_per_trigger: int     # input files (Delta commits' files or dropped files) per micro-batch
+    dropzone: str | None = None    # folder of JSON-lines files for `crosslake stream --source files`
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    host: str
+    port: int
+    max_chars: int                 # longest review the page accepts
+    max_request_bytes: int         # larger requests are refused before they are read
+    reload_seconds: float          # how often the page re-reads the production alias
+
+
+@dataclass(frozen=True)
 class SparkConfig:
     master: str
     log_level: str
@@ -184,6 +216,8 @@ class SparkConfig:
 @dataclass(frozen=True)
 class Config:
     profile: str
+    cluster: ClusterConfig
+    storage: StorageConfig
     lake: LakeConfig
     tables: dict[str, TableConfig]
     models: ModelsConfig
@@ -197,6 +231,8 @@ class Config:
     train: TrainConfig
     baseline: BaselineConfig
     score: ScoreConfig
+    stream: StreamConfig
+    serve: ServeConfig
     spark: SparkConfig
     maintenance: MaintenanceConfig
 
@@ -207,7 +243,24 @@ class Config:
 
     def table_path(self, name: str) -> str:
         """Location of a logical table, e.g. ``table_path("silver")``."""
-        return _join(self.lake.root, self.table(name).path)
+        return _join(self.lake.root, self.table(name).path.replace("{cluster}", self.cluster.name))
+
+    def require_writer(self, name: str) -> None:
+        """Refuse to write table `name` (or "models": the model store) from a cluster whose
+        roles do not include its owner: Delta on object storage is safe with one writing
+        cluster per table, and the model store with one writer."""
+        owner = self.models.owner if name == "models" else self.table(name).owner
+        if owner == EACH or owner in self.cluster.roles:
+            return
+        what = "the model store" if name == "models" else f"table '{name}'"
+        raise ConfigError(f"{what} is written only by the {owner} cluster; this profile ({self.profile}) runs on "
+                          f"cluster '{self.cluster.name}' with role(s) {', '.join(self.cluster.roles)}. "
+                          f"Run this job under a profile of the {owner} side")
+
+    @property
+    def scratch(self) -> str:
+        """This cluster's local working folder: checkpoints, caches, extracted archives, reports."""
+        return self.lake.scratch or self.lake.root
 
     def dataset(self, name: str) -> DatasetConfig:
         if name not in self.datasets:
@@ -235,19 +288,27 @@ def load_config(
     lake_root: str | None = None,
     overrides: list[str] | tuple[str, ...] = (),
 ) -> Config:
-    """Build the configuration for `profile` (default: $CROSSLAKE_PROFILE, else 'local')."""
+    """Build the configuration for `profile` (default: $CROSSLAKE_PROFILE, else 'local').
+    Profiles combine with commas, each overlaying the ones before it: `cloud-cpu,test` is
+    the scoring cluster's settings at the test profile's sizes."""
     profile = profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
-    base, overlay = conf_dir() / "base.yaml", conf_dir() / f"{profile}.yaml"
-    if not overlay.is_file():
-        raise ConfigError(
-            f"unknown profile '{profile}': choose one of {', '.join(available_profiles())} "
-            f"(files in {conf_dir()}/) or add conf/{profile}.yaml"
-        )
-    data = _merge(_read_yaml(base), _read_yaml(overlay))
+    data = _read_yaml(conf_dir() / "base.yaml")
+    for name in profile.split(","):
+        overlay = conf_dir() / f"{name.strip()}.yaml"
+        if not overlay.is_file():
+            raise ConfigError(
+                f"unknown profile '{name}': choose one of {', '.join(available_profiles())} "
+                f"(files in {conf_dir()}/) or add conf/{name}.yaml"
+            )
+        data = _merge(data, _read_yaml(overlay))
     for item in overrides:
         data = _merge(data, _parse_override(item))
     root = lake_root or os.environ.get(LAKE_ROOT_ENV) or data["lake"]["root"]
     data["lake"]["root"] = _absolute(root)
+    if data["lake"].get("scratch") is None and storage.is_remote(data["lake"]["root"]):
+        data["lake"]["scratch"] = ".crosslake"  # a remote lake: per-cluster files stay on local disk
+    if data["lake"].get("scratch") is not None:
+        data["lake"]["scratch"] = _absolute(data["lake"]["scratch"])
     data["source"]["path"] = _absolute(data["source"]["path"])
     for ds in (data.get("datasets") or {}).values():
         if isinstance(ds, dict) and isinstance(ds.get("source"), dict) and ds["source"].get("path"):
@@ -255,6 +316,8 @@ def load_config(
     cfg = _build(Config, {"profile": profile, **data}, "config")
     for name, ds in cfg.datasets.items():
         check_dataset(name, ds, cfg)
+    check_owners(cfg)
+    storage.configure(cfg.storage)
     return dataclasses.replace(cfg, tables={**dataset_tables(cfg), **cfg.tables})
 
 
@@ -314,6 +377,20 @@ def check_dataset(name: str, ds: DatasetConfig, cfg: Config) -> None:
     if not (0 <= split.validation_fraction and 0 <= split.test_fraction
             and split.validation_fraction + split.test_fraction < 1):
         raise ConfigError(f"{where}.split: fractions must be >= 0 and leave rows for training")
+
+
+def check_owners(cfg: Config) -> None:
+    unknown_roles = sorted(set(cfg.cluster.roles) - set(ROLES))
+    if unknown_roles:
+        raise ConfigError(f"cluster.roles: unknown role(s) {', '.join(unknown_roles)}; roles are {', '.join(ROLES)}")
+    owners = {f"tables.{n}.owner": t.owner for n, t in cfg.tables.items()} | {"models.owner": cfg.models.owner}
+    for where, owner in owners.items():
+        if owner not in (*ROLES, EACH):
+            raise ConfigError(f"{where} must be one of {', '.join((*ROLES, EACH))}, got '{owner}'")
+    for name, table in cfg.tables.items():
+        if table.owner == EACH and "{cluster}" not in table.path:
+            raise ConfigError(f"tables.{name}: a table every cluster writes (owner: each) needs {{cluster}} in its "
+                              f"path, so that each cluster writes its own copy")
 
 
 def dataset_tables(cfg: Config) -> dict[str, TableConfig]:

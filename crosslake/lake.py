@@ -134,6 +134,7 @@ def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, recor
 
 def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode) -> int:
     spark = df.sparkSession
+    cfg.require_writer(name)
     table, path = cfg.table(name), cfg.table_path(name)
     if mode in ("sync", "upsert", "insert_new") and table.keys:
         check_unique_keys(df, table.keys, name)

@@ -1,7 +1,8 @@
 """Shared plumbing for every job: arguments, config, session, exit codes.
 
 A job module defines NAME, HELP, add_arguments(parser), run(spark, cfg, **options)
-and ``main(argv) = job_main(module, argv)``; the same module then works as
+and ``main(argv) = job_main(module, argv)``, and ROLE if it writes tables of one side
+(training or scoring: refused up front on a cluster without that role); the same module then works as
 ``spark-submit jobs/<name>.py``, ``python -m jobs.<name>``, ``crosslake <name>`` and
 ``from jobs.<name> import run`` in a notebook.
 """
@@ -57,6 +58,7 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
     spark, owns_session = None, False
     try:
         cfg = load_config(args.profile, lake_root=args.lake_root, overrides=args.set)
+        check_role(module, cfg)
         if getattr(module, "NEEDS_SPARK", True):
             from pyspark.sql import SparkSession  # pyspark import only for Spark jobs
 
@@ -83,6 +85,17 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
         print(result.report() if hasattr(result, "report") else result)
     log.info("%s finished in %.1f s", module.NAME, time.monotonic() - started)
     return 0
+
+
+def check_role(module: ModuleType, cfg) -> None:
+    """A job that writes one side's tables runs only on a cluster with that role."""
+    role = getattr(module, "ROLE", None)
+    if role is not None and role not in cfg.cluster.roles:
+        from crosslake.errors import ConfigError
+
+        raise ConfigError(f"`{module.NAME}` writes tables of the {role} side; this profile ({cfg.profile}) runs on "
+                          f"cluster '{cfg.cluster.name}' with role(s) {', '.join(cfg.cluster.roles)}. "
+                          f"Run it under a profile of the {role} side")
 
 
 def setup_logging(verbose: bool = False) -> None:

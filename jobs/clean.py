@@ -16,12 +16,13 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
+import logging
 from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, quality
+from crosslake import lake, ledger, quality
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
@@ -29,13 +30,18 @@ from expectations.silver_reviews import silver_reviews_suite
 from expectations.suite import CheckResult, run_checks
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.reviews import (
+    feedback_training_rows,
     filter_duplicates, select_silver, with_clean_text, with_content_hash, with_decoded_text,
     with_label, with_source_fields, with_split,
 )
 
 NAME = "clean"
+ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = ("Parse, clean, validate and de-duplicate bronze into the silver table; quarantine rows "
         "that fail a row-level check; block the publish when a batch-level check fails.")
+
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
@@ -54,14 +60,17 @@ class CleanResult:
     quarantine: lake.TableInfo
     checks: list[CheckResult] = field(default_factory=list)
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    feedback: int = 0  # labelled rows from the scoring side's feedback table, added to train
 
     def report(self) -> str:
         reasons = ", ".join(f"{k}: {v}" for k, v in sorted(self.quarantine_reasons.items())) or "none"
-        return (f"{self.silver.name}: {self.silver.path} (version {self.silver.version}, {self.published:,} rows)\n"
+        extra = f"\n  plus {self.feedback:,} labelled feedback rows in the train split" if self.feedback else ""
+        return (f"{self.silver.name}: {self.silver.path} (version {self.silver.version}, "
+                f"{self.published + self.feedback:,} rows)\n"
                 f"{self.quarantine.name}: {self.quarantine.path} (version {self.quarantine.version}, "
                 f"{self.quarantined:,} rows; {reasons})\n"
                 f"  rows in {self.rows_in:,} = published {self.published:,} + quarantined "
-                f"{self.quarantined:,} + duplicates dropped {self.duplicates:,}")
+                f"{self.quarantined:,} + duplicates dropped {self.duplicates:,}{extra}")
 
 
 def parse_bronze(bronze: DataFrame) -> DataFrame:
@@ -86,6 +95,22 @@ def row_check_results(suite, reasons: dict[str, int], rows_in: int) -> list[Chec
             for name, exp in suite.row_checks.items()]
 
 
+def with_feedback(spark: SparkSession, cfg: Config, corpus: DataFrame) -> tuple[DataFrame, int]:
+    """The corpus plus the labelled feedback the scoring side has recorded (at its latest
+    version, pinned for this run and recorded in the ledger), as training rows."""
+    if not lake.exists(spark, cfg.table_path("feedback")):
+        return corpus, 0
+    version = lake.pinned_version(spark, cfg, "feedback")
+    feedback = lake.read_table(spark, cfg, "feedback", version=version)
+    added = feedback_training_rows(feedback, corpus, feedback_version=version).cache()
+    labelled = feedback.filter(F.col("label").isNotNull()).count()
+    n_added = added.count()
+    log.info("feedback v%d: %d labelled rows; %d added to the train split, %d already in the corpus or repeated",
+             version, labelled, n_added, labelled - n_added)
+    ledger.record_count("feedback_added", n_added)
+    return corpus.unionByName(added), n_added
+
+
 def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
         dataset: str | None = None) -> CleanResult:
     if dataset:
@@ -108,10 +133,12 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
     quarantine = quarantine_rows(flagged, run_id, bronze_version).cache()
     passed = (flagged.transform(filter_passed).transform(with_content_hash)
               .transform(with_split, validation_fraction=cfg.clean.validation_fraction, seed=cfg.clean.split_seed))
-    silver = passed.transform(filter_duplicates).transform(select_silver).cache()
-    n_quarantined, n_passed, n_published = quarantine.count(), passed.count(), silver.count()
-    duplicates = n_passed - n_published
-    quality.account_rows(rows_in=rows_in, published=n_published, quarantined=n_quarantined, dropped=duplicates)
+    corpus = passed.transform(filter_duplicates).transform(select_silver).cache()
+    n_quarantined, n_passed, n_corpus = quarantine.count(), passed.count(), corpus.count()
+    duplicates = n_passed - n_corpus
+    quality.account_rows(rows_in=rows_in, published=n_corpus, quarantined=n_quarantined, dropped=duplicates)
+    silver, n_feedback = with_feedback(spark, cfg, corpus)
+    silver = silver.cache()
     reasons = quality.quarantine_reasons(quarantine)
     checks = row_check_results(suite, reasons, rows_in) + run_checks(flagged, suite, "input") \
         + run_checks(silver, suite, "output")
@@ -121,13 +148,13 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
                             "inspect `crosslake tables show quarantine` and the source files.")
     s_version = lake.write_table(silver, cfg, "silver", mode="sync")
     quality.record_results(spark, cfg, checks, run_id, table_version=s_version, table="silver")
-    for df in (flagged, quarantine, silver):
+    for df in (flagged, quarantine, corpus, silver):
         df.unpersist()
     return CleanResult(
-        rows_in, n_published, n_quarantined, duplicates,
-        lake.TableInfo("silver", cfg.table_path("silver"), s_version, n_published),
+        rows_in, n_corpus, n_quarantined, duplicates,
+        lake.TableInfo("silver", cfg.table_path("silver"), s_version, n_corpus + n_feedback),
         lake.TableInfo("quarantine", cfg.table_path("quarantine"), q_version, n_quarantined),
-        checks, reasons,
+        checks, reasons, n_feedback,
     )
 
 

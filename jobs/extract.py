@@ -34,6 +34,7 @@ from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
 
 NAME = "extract"
+ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = ("Copy a source database table (JDBC) into its bronze Delta table: only the rows past the remembered "
         "watermark, or --full. Credentials come from the environment.")
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")

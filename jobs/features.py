@@ -29,6 +29,7 @@ from expectations.suite import run_checks
 from transforms.features import vocabulary, with_token_ids, with_tokens
 
 NAME = "features"
+ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = "Tokenise labelled silver reviews, build the vocabulary from the train split, write gold token-id arrays."
 LABELLED_SPLITS = ("train", "validation", "test")
 

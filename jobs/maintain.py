@@ -20,7 +20,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from crosslake import lake
-from crosslake.config import Config
+from crosslake.config import EACH, Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main
 
@@ -71,7 +71,11 @@ def run(spark: SparkSession, cfg: Config, *, table: list[str] | None = None, ret
     # Our floor replaces Delta's fixed 7-day one, which would refuse a shorter promise.
     spark.conf.set("spark.databricks.delta.retentionDurationCheck.enabled", str(hours >= DELTA_SAFETY_HOURS).lower())
     result = MaintainResult(hours, dry_run)
-    for name in table or list(cfg.tables):
+    if table:
+        for name in table:
+            cfg.require_writer(name)  # OPTIMIZE and VACUUM write: only the owning cluster may
+    owned = table or [n for n in cfg.tables if cfg.tables[n].owner in (EACH, *cfg.cluster.roles)]
+    for name in owned:
         path = cfg.table_path(name)
         if not lake.exists(spark, path):
             continue

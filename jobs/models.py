@@ -34,7 +34,7 @@ from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
 from train import registry
 from train.loop import evaluate
-from train.store import StoredModel, load_metadata, load_model, versions
+from train.store import StoredModel, load_metadata, load_model, read_file, versions
 from transforms.features import with_token_ids, with_tokens
 from transforms.tabular import with_feature_vector
 
@@ -64,6 +64,7 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "list", version: str 
         meta = load_metadata(store, name, registry.resolve(store, name, version or "production"))
         return json.dumps({k: meta[k] for k in meta if k != "config"}, indent=2, default=str)
     if action == "rollback":
+        cfg.require_writer("models")
         return rollback(store, name)
     if version is not None and version not in ("candidate",) and not version.lstrip("v").isdigit():
         raise ConfigError(f"promote takes a version number or 'candidate', got '{version}'")
@@ -94,7 +95,7 @@ def test_set_accuracy(spark: SparkSession, cfg: Config, stored: StoredModel, sil
     if stored.metadata["spec"].get("kind") == "tabular_mlp":
         dataset = stored.metadata["config"]["dataset"]
         label = cfg.dataset(dataset).label
-        encoding = [Row(**e) for e in json.loads((stored.path / "encoding.json").read_text())]
+        encoding = [Row(**e) for e in json.loads(read_file(cfg.model_store, stored.name, stored.version, "encoding.json"))]
         inputs = (lake.read_table(spark, cfg, silver, version=silver_version)
                   .filter((F.col("split") == "test") & F.col(label).isNotNull())
                   .transform(with_feature_vector, encoding=encoding, label=label)
@@ -127,6 +128,7 @@ class PromoteResult:
 
 
 def promote(spark: SparkSession, cfg: Config, candidate: int, *, name: str | None = None) -> PromoteResult:
+    cfg.require_writer("models")
     store, name = cfg.model_store, name or cfg.models.name
     current = registry.aliases(store, name).get("production")
     if current == candidate:

@@ -1,4 +1,5 @@
 """The whole chain in one Spark session: [generate] -> ingest -> clean -> features -> train -> promote -> score.
+On a cluster without the scoring role (the onprem-gpu profile) it stops after promote.
 
     crosslake pipeline
     spark-submit --jars <.jars/*.jar, comma-separated> jobs/pipeline.py
@@ -28,6 +29,7 @@ from crosslake.runner import job_main
 from jobs import clean, features, generate, ingest, models, score, train
 
 NAME = "pipeline"
+ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = ("Run every stage end to end: generate a corpus if there is none, ingest -> bronze, clean -> silver "
         "(+ quarantine), features -> gold, train the CNN and the baseline, promote it if it beats production, "
         "score -> predictions.")
@@ -65,6 +67,10 @@ def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: 
         if regenerate or (not source.exists() and not source.name.endswith((".tar.gz", ".tgz"))):
             log.info("no corpus at %s: generating a synthetic one", source)
             steps.insert(0, ("generate", generate.run))
+        if "scoring" not in cfg.cluster.roles:
+            log.info("cluster %s does not score: scoring runs on the scoring side (`crosslake score` there)",
+                     cfg.cluster.name)
+            steps = [s for s in steps if s[0] != "score"]
     options = {"dataset": dataset} if dataset else {}
     for i, (stage, fn) in enumerate(steps, 1):
         log.info("stage %d/%d: %s", i, len(steps), stage)

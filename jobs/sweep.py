@@ -38,6 +38,7 @@ from train.config import TrainConfig
 from train.store import load_metadata
 
 NAME = "sweep"
+ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = ("Train every combination of a small hyper-parameter grid as independent runs on the same gold version, "
         "record the results in the sweeps table, and optionally promote the best by validation accuracy.")
 RESULTS_SCHEMA = ("sweep_id string, trial int, params string, model_name string, model_version int, "
@@ -112,6 +113,7 @@ def run(spark: SparkSession, cfg: Config, *, grid: list[str], dataset: str | Non
     result.table_version = lake.write_table(spark.createDataFrame(result.rows, RESULTS_SCHEMA), cfg, "sweeps",
                                             mode="append")
     if promote_best:
+        cfg.require_writer("models")
         registry.set_alias(cfg.model_store, model_name, "candidate", best[4])
         result.promotion = models.promote(spark, cfg, best[4], name=model_name).report()
     return result

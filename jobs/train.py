@@ -41,6 +41,7 @@ from train.petastorm_feeder import PetastormFeeder, RankFeeders
 from train.store import load_metadata, model_dir, save_model, versions
 
 NAME = "train"
+ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = ("Train the sentiment CNN on a pinned gold version (fed by petastorm) and the TF-IDF + "
         "logistic regression baseline on the same split; save the model with its lineage.")
 SPLITS = ("train", "validation", "test")
@@ -123,11 +124,12 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
     """Feed `splits` through petastorm into `model`, test it, store it as `name`'s next
     version (alias candidate) with its lineage, and record it in the run ledger. The
     same path for every model: the CNN here, the tabular MLP in jobs/tabular/train.py."""
+    cfg.require_writer("models")
     key = fingerprint(spec=model.spec.to_dict(), train=dataclasses.asdict(tcfg), gold=cfg.table_path(gold_table),
                       version=gold_version)
     # A killed run with the same model, settings and data resumes from its last epoch;
     # without one, a model already trained with them is reused rather than trained again.
-    checkpoints = Checkpoints(f"{cfg.lake.root}/_checkpoints/{name}", key)
+    checkpoints = Checkpoints(f"{cfg.scratch}/_checkpoints/{name}", key)
     if fresh:
         checkpoints.clear()
     elif not checkpoints.exist() and (done := _already_trained(cfg.model_store, name, key)):
@@ -192,7 +194,7 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
 def _fit_here(spark: SparkSession, cfg: Config, model: nn.Module, splits: dict[str, DataFrame], tcfg: TrainConfig,
               device, *, feature_col: str, run_id: str, checkpoints: Checkpoints, progress, what: str):
     """Train in this process, fed by petastorm; checkpoints every epoch."""
-    feeder = PetastormFeeder(spark, splits, cache_root=f"{cfg.lake.root}/_petastorm_cache", run_id=run_id,
+    feeder = PetastormFeeder(spark, splits, cache_root=f"{cfg.scratch}/_petastorm_cache", run_id=run_id,
                              batch_size=tcfg.batch_size, workers=tcfg.loader_workers, seed=tcfg.seed,
                              feature_col=feature_col)
     with feeder:
@@ -216,7 +218,7 @@ def _fit_data_parallel(spark: SparkSession, cfg: Config, model: nn.Module, split
     with ExitStack() as stack:
         feeders = [stack.enter_context(PetastormFeeder(
             spark, {s: parts[r].drop(*order_by) for s, parts in shards.items()},
-            cache_root=f"{cfg.lake.root}/_petastorm_cache", run_id=f"{run_id}-rank{r}", batch_size=tcfg.batch_size,
+            cache_root=f"{cfg.scratch}/_petastorm_cache", run_id=f"{run_id}-rank{r}", batch_size=tcfg.batch_size,
             workers=tcfg.loader_workers, seed=tcfg.seed, feature_col=feature_col)) for r in range(world)]
         make_feeder = RankFeeders([f.for_process() for f in feeders])
         out = run_distributed(make_feeder, model.spec.to_dict(), tcfg, use_gpu=use_gpu)

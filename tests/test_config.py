@@ -46,3 +46,33 @@ def test_lake_root_resolution(tmp_path, monkeypatch):
     assert load_config("test").table_path("gold") == "s3a://bucket/lake/gold/reviews"
     with pytest.raises(ConfigError, match="unknown table 'platinum'"):
         load_config("test").table_path("platinum")
+
+
+def test_cluster_profiles_split_the_roles_and_combine_with_size_profiles():
+    train, score = load_config("onprem-gpu,test"), load_config("cloud-cpu,test")
+    assert train.cluster.roles == ["training"] and score.cluster.roles == ["scoring"]
+    assert train.generate == load_config("test").generate  # the later profile's sizes apply
+    assert train.lake.root == score.lake.root and train.lake.root.startswith("s3a://")
+    assert train.scratch != train.lake.root and "://" not in train.scratch  # own local working folder
+    assert train.table_path("runs").endswith("_ledger/onprem-gpu/runs")  # each side its own ledger
+    assert score.table_path("runs").endswith("_ledger/cloud-cpu/runs")
+    for name in ("bronze", "silver", "gold", "vocabulary"):
+        train.require_writer(name)
+        with pytest.raises(ConfigError, match=f"table '{name}' is written only by the training cluster"):
+            score.require_writer(name)
+    for name in ("predictions", "live_predictions", "feedback", "incoming", "stream_metrics"):
+        score.require_writer(name)
+        with pytest.raises(ConfigError, match="only by the scoring cluster"):
+            train.require_writer(name)
+    local = load_config("local")
+    for name in local.tables:  # one machine plays both roles
+        local.require_writer(name)
+
+
+def test_owner_declarations_are_checked():
+    with pytest.raises(ConfigError, match="tables.silver.owner must be one of training, scoring, each"):
+        load_config("test", overrides=["tables.silver.owner=cloud"])
+    with pytest.raises(ConfigError, match=r"needs \{cluster\} in its path"):
+        load_config("test", overrides=["tables.runs.path=_ledger/runs"])
+    with pytest.raises(ConfigError, match="cluster.roles: unknown role"):
+        load_config("test", overrides=["cluster.roles=[training, serving]"])

@@ -126,3 +126,23 @@ def select_silver(df: DataFrame) -> DataFrame:
     """The published silver schema, in order. Requires: SILVER_COLUMNS (ingest_run_id from run_id)."""
     require_columns(df, *(c for c in SILVER_COLUMNS if c != "ingest_run_id"), "run_id")
     return df.withColumnRenamed("run_id", "ingest_run_id").select(*SILVER_COLUMNS)
+
+
+def feedback_training_rows(feedback: DataFrame, corpus: DataFrame, *, feedback_version: int) -> DataFrame:
+    """Labelled feedback from the scoring side as silver training rows.
+
+    Requires (feedback): review_id, text, label; (corpus): the silver columns. Rows with no
+    label yet (sent for review) are left out, as are texts the corpus already holds (a
+    labelled copy of a test review must not leak into training). Ids are prefixed with
+    `feedback/`; source_path names the feedback table version they came from.
+    """
+    require_columns(feedback, "review_id", "text", "label")
+    rows = (feedback.filter(F.col("label").isNotNull() & F.col("text").isNotNull())
+            .transform(with_content_hash)
+            .join(corpus.select("content_hash"), "content_hash", "left_anti")
+            .transform(filter_duplicates)
+            .select(F.concat(F.lit("feedback/"), "review_id").alias("review_id"), F.lit("train").alias("split"),
+                    "label", F.lit(None).alias("rating"), "text", "content_hash",
+                    F.lit(f"feedback:v{feedback_version}").alias("source_path"),
+                    F.lit(None).alias("ingest_run_id")))
+    return rows.select(*[F.col(f.name).cast(f.dataType) for f in corpus.schema.fields])
