@@ -7,8 +7,8 @@ import sys
 
 from crosslake.runner import add_common_arguments, execute
 
-STAGES = ("generate", "extract", "ingest", "clean", "features", "train", "score", "pipeline", "models", "sweep",
-          "tables", "runs", "dq", "maintain")
+STAGES = ("generate", "extract", "ingest", "clean", "features", "train", "score", "stream", "feedback", "serve",
+          "pipeline", "models", "sweep", "tables", "runs", "dq", "maintain")
 
 EPILOG = """\
 stages, in order:   generate -> ingest -> clean -> features -> train -> score
@@ -34,6 +34,15 @@ tabular datasets (declared under datasets: in conf/, no Python needed):
   crosslake generate --dataset loans           the example dataset as CSV files
   crosslake pipeline --dataset loans           ingest (or extract) -> clean -> features
   crosslake clean --dataset loans              one stage: loans_bronze -> loans_silver
+
+two clusters sharing one bucket (conf/onprem-gpu.yaml trains, conf/cloud-cpu.yaml scores):
+  crosslake pipeline --profile onprem-gpu      ingest -> ... -> train -> promote, on the training side
+  crosslake score --profile cloud-cpu          batch scoring with the production model
+  crosslake stream --profile cloud-cpu         new rows of the incoming table, exactly once
+  crosslake stream --trigger 10 --source files --path DROPZONE   always on, from dropped files
+  crosslake feedback label --file labels.csv   labels (and wrong predictions) for the next training run
+  crosslake serve --profile cloud-cpu          the review page, on http://127.0.0.1:8080/
+  a job that writes the other side's tables is refused, naming the table and the owner
 
 exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 blocked by data quality.
 configuration: conf/base.yaml + conf/<profile>.yaml; --profile or CROSSLAKE_PROFILE picks it.

@@ -24,12 +24,13 @@ from crosslake.config import Config
 from crosslake.runner import job_main
 from expectations.predictions import predictions_suite
 from expectations.suite import run_checks
-from serving.udf import with_predictions
+from serving.udf import broadcast_model, with_predictions
 from train import registry
 from train.store import load_model
 from transforms.features import with_token_ids, with_tokens
 
 NAME = "score"
+ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = "Score score.input_table (rows of score.splits) with the latest model; write the predictions table."
 
 
@@ -68,7 +69,7 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = N
     predictions = (
         rows.transform(with_tokens)
         .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
-        .transform(with_predictions, store=cfg.model_store, name=stored.name, version=stored.version,
+        .transform(with_predictions, model=broadcast_model(spark, cfg.model_store, stored),
                    max_len=max_len, batch_size=cfg.score.batch_size)
         .select("review_id", "split", "label", "probability", "prediction",
                 F.lit(stored.name).alias("model_name"), F.lit(stored.version).alias("model_version"),

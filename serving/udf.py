@@ -1,8 +1,10 @@
 """Score token-id arrays with a stored model inside Spark, a batch at a time.
 
-`predict_batch_udf` loads the model once per Python worker (it caches the predict
-function across tasks) and hands it numpy batches through Arrow: no row-at-a-time
-Python, no model pickled into the task closure.
+The driver reads the model's weights once (checksum verified) and broadcasts them: each
+executor receives them once, and no executor needs access to the model store or its
+credentials. `predict_batch_udf` builds the model once per Python worker (it caches the
+predict function across tasks) and hands it numpy batches through Arrow: no row-at-a-time
+Python, no model pickled into every task's closure.
 """
 
 from __future__ import annotations
@@ -13,21 +15,31 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType
 
+from train.store import WEIGHTS, StoredModel, read_file
 
-def with_predictions(df: DataFrame, *, store: str, name: str, version: int, max_len: int, batch_size: int,
+
+def broadcast_model(spark, store: str, stored: StoredModel):
+    """The stored model's weights and metadata as a broadcast variable (sent once per executor)."""
+    weights = read_file(store, stored.name, stored.version, WEIGHTS)
+    return spark.sparkContext.broadcast((weights, stored.metadata))
+
+
+def with_predictions(df: DataFrame, *, model, max_len: int, batch_size: int,
                      ids_col: str = "token_ids") -> DataFrame:
-    """Requires: <ids_col> (array<int> of max_len). Adds: probability (P(positive)), prediction (0/1)."""
+    """Requires: <ids_col> (array<int> of max_len). Adds: probability (P(positive)), prediction (0/1).
+    `model` is what broadcast_model returned."""
 
     def make_predict_fn():
         import torch
 
-        from train.store import load_model, predict_proba
+        from train.store import model_from_bytes, predict_proba
 
         torch.set_num_threads(1)  # one thread per Spark task slot; Spark provides the parallelism
-        model = load_model(store, name, version).model
+        weights, meta = model.value
+        net = model_from_bytes(weights, meta, where=f"broadcast {meta['name']} v{meta['version']}")
 
         def predict(ids: np.ndarray) -> np.ndarray:
-            return predict_proba(model, torch.from_numpy(ids.astype(np.int64))).numpy()
+            return predict_proba(net, torch.from_numpy(ids.astype(np.int64))).numpy()
 
         return predict
 

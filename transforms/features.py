@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Mapping
 
 import pandas as pd
@@ -41,6 +42,18 @@ def vocabulary(tokens_df: DataFrame, *, size: int, min_count: int) -> DataFrame:
     )
 
 
+def ids_of(tokens: list[str], vocab: Mapping[str, int], max_len: int) -> list[int]:
+    """Token ids (unknown -> OOV_ID), cut or padded with PAD_ID to exactly max_len."""
+    ids = [vocab.get(t, OOV_ID) for t in list(tokens)[:max_len]]
+    return ids + [PAD_ID] * (max_len - len(ids))
+
+
+def token_ids(text: str, vocab: Mapping[str, int], max_len: int) -> list[int]:
+    """One text to model input without Spark (the review page): the same lower-casing,
+    TOKEN_PATTERN and ids as with_tokens + with_token_ids."""
+    return ids_of(re.findall(TOKEN_PATTERN, text.lower()), vocab, max_len)
+
+
 def with_token_ids(
     df: DataFrame, *, vocab: Mapping[str, int], max_len: int, tokens_col: str = "tokens"
 ) -> DataFrame:
@@ -55,11 +68,7 @@ def with_token_ids(
 
     @F.pandas_udf(ArrayType(IntegerType()))
     def to_ids(tokens: pd.Series) -> pd.Series:
-        def one(toks) -> list[int]:
-            ids = [lookup.get(t, OOV_ID) for t in (toks if toks is not None else [])[:max_len]]
-            return ids + [PAD_ID] * (max_len - len(ids))
-
-        return tokens.map(one)
+        return tokens.map(lambda toks: ids_of(toks if toks is not None else [], lookup, max_len))
 
     return df.withColumn("token_ids", to_ids(F.col(tokens_col))).withColumn(
         "n_tokens", F.coalesce(F.size(tokens_col), F.lit(0)))
