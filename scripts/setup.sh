@@ -3,7 +3,8 @@
 #   1. a JDK (Spark 4 needs Java 17+) and Maven, from Debian's packages, if missing;
 #   2. .venv with the pinned Python packages (pins: pyproject.toml), skipped when unchanged;
 #   3. the JVM jars Spark needs (pins: jars/pom.xml) into .jars/, skipped when unchanged;
-#   4. PostgreSQL from Debian's packages (the tests start their own throwaway server).
+#   4. PostgreSQL and Chromium from Debian's packages (the tests start their own throwaway
+#      database server, and drive the review page in headless Chromium).
 # A second run with nothing changed takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ if ! command -v java >/dev/null || [ "$(java_major)" -lt 17 ]; then
 fi
 command -v mvn >/dev/null || apt_install maven
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql
+command -v chromium >/dev/null || apt_install chromium
 
 # --- 2. Python environment ----------------------------------------------------------------------
 PYTHON=${PYTHON:-python3}
