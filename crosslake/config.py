@@ -458,7 +458,8 @@ def _build(cls: type, data: Any, where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in '{where}': known keys are {', '.join(sorted(names))}")
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)} in '{where}': "
+                          f"known keys are {', '.join(sorted(names))}")
     required = {f.name for f in dataclasses.fields(cls)
                 if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
     missing = sorted(required - set(data))

@@ -95,7 +95,8 @@ def test_set_accuracy(spark: SparkSession, cfg: Config, stored: StoredModel, sil
     if stored.metadata["spec"].get("kind") == "tabular_mlp":
         dataset = stored.metadata["config"]["dataset"]
         label = cfg.dataset(dataset).label
-        encoding = [Row(**e) for e in json.loads(read_file(cfg.model_store, stored.name, stored.version, "encoding.json"))]
+        saved = read_file(cfg.model_store, stored.name, stored.version, "encoding.json")
+        encoding = [Row(**e) for e in json.loads(saved)]
         inputs = (lake.read_table(spark, cfg, silver, version=silver_version)
                   .filter((F.col("split") == "test") & F.col(label).isNotNull())
                   .transform(with_feature_vector, encoding=encoding, label=label)

@@ -6,7 +6,9 @@
     spark-submit --jars <.jars/*.jar, comma-separated> jobs/stream.py --trigger 10
 
 Sources: the `incoming` Delta table (rows appended by whatever receives reviews), or a
-drop zone of JSON-lines files ({"review_id": ..., "text": ...} per line). Each
+drop zone of JSON-lines files ({"review_id": ..., "text": ...} per line). A row that
+cannot be scored (a line that is not JSON, no review_id, no text) goes to `stream_rejects`
+with the reason and what arrived; per batch, rows in = scored + rejected + repeated ids. Each
 micro-batch is tokenised with the production model's own vocabulary, scored with the
 batch UDF (serving/udf.py) and merged into `live_predictions` by review_id, inserting
 only ids not there yet.
@@ -29,6 +31,7 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
+import hashlib
 import logging
 import signal
 import threading
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake
+from crosslake import lake, ledger
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
@@ -52,7 +55,7 @@ ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles
 HELP = ("Score new reviews from the incoming table (or a drop zone of JSON-lines files) into live_predictions "
         "with Structured Streaming: exactly once across restarts; cron-style (available-now) or always on.")
 log = logging.getLogger(__name__)
-INPUT_SCHEMA = "review_id string, text string"
+INPUT_SCHEMA = "review_id string, text string, _raw string"  # _raw: a line that is not valid JSON
 
 
 def add_arguments(parser) -> None:
@@ -73,6 +76,7 @@ class StreamResult:
     source: str
     batches: int = 0
     rows: int = 0
+    rejected: int = 0
     models: set[int] = field(default_factory=set)
     seconds: float = 0.0
     table: lake.TableInfo | None = None
@@ -80,9 +84,10 @@ class StreamResult:
     def report(self) -> str:
         used = ", ".join(f"v{v}" for v in sorted(self.models)) or "none"
         lines = [f"stream from {self.source}: {self.batches} micro-batches, {self.rows:,} new rows scored in "
-                 f"{self.seconds:.1f} s (model {used})"]
+                 f"{self.seconds:.1f} s (model {used}); {self.rejected:,} rejected (see stream_rejects)"]
         if self.table is not None:
-            lines.append(f"live_predictions: {self.table.path} (version {self.table.version}, {self.table.rows:,} rows)")
+            t = self.table
+            lines.append(f"live_predictions: {t.path} (version {t.version}, {t.rows:,} rows)")
         return "\n".join(lines)
 
 
@@ -109,38 +114,68 @@ class Scorer:
         started = time.time()
         stored = self.model()
         max_len = stored.metadata["spec"]["max_len"]
-        rows = (batch.filter(F.col("review_id").isNotNull())
-                .dropDuplicates(["review_id"])  # one prediction per id, even if a sender repeats one
-                .transform(with_tokens)
-                .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
-                .transform(with_predictions, model=self.broadcast, max_len=max_len,
-                           batch_size=self.cfg.score.batch_size)
-                .select("review_id", "probability", "prediction",
-                        F.lit(stored.name).alias("model_name"), F.lit(stored.version).alias("model_version"),
-                        F.lit(self.source).alias("source"), "received_at", F.lit(batch_id).cast("long").alias("batch_id"),
-                        F.current_timestamp().alias("scored_at"))
-                ).cache()
+        batch = batch.withColumn("_problem", problem()).cache()
         try:
+            n_in = batch.count()
+            rejects = rejected_rows(batch, self.source, batch_id)
+            n_rejected = rejects.count()
+            if n_rejected:
+                lake.write_table(rejects, self.cfg, "stream_rejects", mode="insert_new", record=False)
+            rows = (batch.filter(F.col("_problem").isNull())
+                    .dropDuplicates(["review_id"])  # one prediction per id, even if a sender repeats one
+                    .transform(with_tokens)
+                    .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
+                    .transform(with_predictions, model=self.broadcast, max_len=max_len,
+                               batch_size=self.cfg.score.batch_size)
+                    .select("review_id", "probability", "prediction",
+                            F.lit(stored.name).alias("model_name"), F.lit(stored.version).alias("model_version"),
+                            F.lit(self.source).alias("source"), "received_at",
+                            F.lit(batch_id).cast("long").alias("batch_id"), F.current_timestamp().alias("scored_at"))
+                    ).cache()
             n = rows.count()
+            repeats = n_in - n_rejected - n
+            if repeats < 0:
+                raise CrosslakeError(f"batch {batch_id}: row counts do not add up (in {n_in}, scored {n}, "
+                                     f"rejected {n_rejected}); nothing written")
             if n:
                 lake.write_table(rows, self.cfg, "live_predictions", mode="insert_new")
             committed = time.time()
             lat = rows.select((F.lit(committed) - F.col("received_at").cast("double")).alias("s"))
             p50, p99 = (lat.approxQuantile("s", [0.5, 0.99], 0.001) if n else [0.0, 0.0]) or [0.0, 0.0]
-        finally:
             rows.unpersist()
+        finally:
+            batch.unpersist()
         duration = committed - started
         self.result.batches += 1
         self.result.rows += n
+        self.result.rejected += n_rejected
         self.result.models.add(stored.version)
-        log.info("batch %d: %d rows in %.2f s (%.0f rows/s), latency p50 %.2f s p99 %.2f s, model v%d",
-                 batch_id, n, duration, n / duration if duration else 0.0, p50, p99, stored.version)
+        log.info("batch %d: %d rows in = %d scored + %d rejected + %d repeated ids; %.2f s (%.0f rows/s), "
+                 "latency p50 %.2f s p99 %.2f s, model v%d", batch_id, n_in, n, n_rejected, repeats, duration,
+                 n / duration if duration else 0.0, p50, p99, stored.version)
         metrics = self.spark.createDataFrame(
-            [(self.source, batch_id, n, duration, n / duration if duration else 0.0, p50, p99, stored.version)],
-            "stream string, batch_id long, rows long, duration_s double, rows_per_s double, "
-            "latency_p50_s double, latency_p99_s double, model_version int"
+            [(self.source, batch_id, n_in, n, n_rejected, duration, n / duration if duration else 0.0, p50, p99,
+              stored.version)],
+            "stream string, batch_id long, rows_in long, rows long, rejected long, duration_s double, "
+            "rows_per_s double, latency_p50_s double, latency_p99_s double, model_version int"
         ).withColumn("at", F.current_timestamp())
         lake.write_table(metrics, self.cfg, "stream_metrics", mode="upsert", record=False)
+
+
+def problem():
+    """Why a row cannot be scored (None: it can)."""
+    return (F.when(F.col("_raw").isNotNull(), F.lit("not valid JSON"))
+            .when(F.col("review_id").isNull() | (F.trim("review_id") == ""), F.lit("no review_id"))
+            .when(F.col("text").isNull() | (F.trim("text") == ""), F.lit("no text")))
+
+
+def rejected_rows(batch: DataFrame, source: str, batch_id: int) -> DataFrame:
+    """Rows that cannot be scored, with the reason and what arrived, keyed by their content."""
+    raw = F.coalesce(F.col("_raw"), F.to_json(F.struct("review_id", "text")))
+    return batch.filter(F.col("_problem").isNotNull()).select(
+        F.lit(source).alias("stream"), F.sha2(raw, 256).alias("record_hash"), F.col("_problem").alias("reason"),
+        raw.alias("record"), "received_at", F.lit(batch_id).cast("long").alias("batch_id"),
+        F.current_timestamp().alias("rejected_at")).dropDuplicates(["stream", "record_hash"])
 
 
 def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None) -> tuple[str, DataFrame]:
@@ -149,15 +184,15 @@ def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None
     if source == "table":
         table_path = lake.require(spark, cfg, "incoming")
         df = (spark.readStream.format("delta").option("maxFilesPerTrigger", per_trigger).load(table_path))
-        return "incoming", df.select("review_id", "text", "received_at")
+        return "incoming", df.select("review_id", "text", "received_at", F.lit(None).cast("string").alias("_raw"))
     folder = path or cfg.stream.dropzone
     if not folder:
         raise CrosslakeError("--source files needs a drop-zone folder: pass --path or set stream.dropzone")
     df = (spark.readStream.schema(INPUT_SCHEMA).option("maxFilesPerTrigger", per_trigger)
-          .option("mode", "PERMISSIVE").json(folder))
+          .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", "_raw").json(folder))
     # a file's arrival is when it landed in the drop zone
     return f"files:{folder}", df.select("review_id", "text",
-                                        F.col("_metadata.file_modification_time").alias("received_at"))
+                                        F.col("_metadata.file_modification_time").alias("received_at"), "_raw")
 
 
 def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | None = None,
@@ -166,7 +201,9 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
     result = StreamResult(name)
     scorer = Scorer(spark, cfg, name, model_version, result)
     scorer.model()  # fail before starting the stream if there is no model
-    checkpoint = f"{cfg.lake.root}/_checkpoints/streams/{'incoming' if source == 'table' else 'dropzone'}"
+    # one checkpoint per source: a drop zone's names the folder (a hash of its path)
+    tag = "incoming" if source == "table" else "dropzone-" + hashlib.sha1(name.encode()).hexdigest()[:12]
+    checkpoint = f"{cfg.lake.root}/_checkpoints/streams/{tag}"
     writer = frame.writeStream.foreachBatch(scorer).option("checkpointLocation", checkpoint) \
         .queryName(f"crosslake-stream-{source}")
     if trigger == "available-now":
@@ -180,8 +217,9 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
     started = time.monotonic()
     query = writer.start()
     stop = threading.Event()
+    previous = None
     if threading.current_thread() is threading.main_thread():  # SIGTERM (docker stop, k8s): finish the batch, stop
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while query.isActive and not stop.is_set():
             if timeout is not None and time.monotonic() - started > timeout:
@@ -192,7 +230,11 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
     finally:
         if query.isActive:
             query.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     result.seconds = time.monotonic() - started
+    ledger.record_count("scored", result.rows)
+    ledger.record_count("rejected", result.rejected)
     if lake.exists(spark, cfg.table_path("live_predictions")):
         path_ = cfg.table_path("live_predictions")
         version = lake.current_version(spark, path_)

@@ -60,7 +60,8 @@ PAGE = """<!doctype html>
 {% if error %}<div class="error" id="error">{{ error }}</div>{% endif %}
 {% if result %}
 <div class="verdict {{ result.label }}" id="verdict">
-  <strong id="label">{{ result.label }}</strong>, confidence <span id="confidence">{{ "%.1f" % (100 * result.confidence) }}%</span>
+  <strong id="label">{{ result.label }}</strong>,
+  confidence <span id="confidence">{{ "%.1f" % (100 * result.confidence) }}%</span>
   <div class="bar"><div style="width: {{ "%.1f" % (100 * result.confidence) }}%"></div></div>
   <div class="meta">model <span id="model">{{ result.model_name }} v{{ result.model_version }}</span>
   &middot; P(positive) = {{ "%.3f" % result.probability }}</div>
