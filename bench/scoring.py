@@ -1,0 +1,182 @@
+"""Scoring speed, side by side in one run:
+
+    .venv/bin/python bench/scoring.py [--rows 8000] [--rate 20] [--seconds 60] [--profile local]
+
+Batch (rows/s over the same rows, the same model, the same Spark session):
+  (a) the batch UDF scoring uses (serving/udf.py: predict_batch_udf, Arrow batches, the
+      model broadcast once and built once per Python worker);
+  (b) a row-at-a-time Python UDF with the same model (built once per worker too), the
+      way scoring is often first written;
+  (c) plain in-process PyTorch over the same rows in batches, no Spark: the upper bound.
+Streaming: `crosslake stream --trigger 1` runs in its own process against a local lake
+while this process appends reviews to the incoming table at a fixed rate (one commit a
+second); the latency of a row is from its commit to incoming (received_at) to the
+commit of its prediction (the live_predictions change feed's _commit_timestamp).
+The model is the CNN at the profile's size with random weights: speed does not depend
+on what the weights have learnt. Each batch measurement runs twice; the second counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from pyspark.sql import functions as F
+from pyspark.sql.types import FloatType
+
+from crosslake import lake
+from crosslake.config import load_config
+from crosslake.runner import setup_logging
+from crosslake.session import build_session
+from pipeline_timing import machine
+from serving.udf import broadcast_model, with_predictions
+from train import registry
+from train.model import ModelSpec, TextCNN
+from train.store import load_model, predict_proba, save_model
+
+WORDS = "the film was great awful boring superb plot acting story and a moving dull".split()
+
+
+def timed(df) -> float:
+    started = time.perf_counter()
+    df.write.format("noop").mode("overwrite").save()  # run every row through, keep nothing
+    return time.perf_counter() - started
+
+
+def row_udf(model_bc):
+    state = {}
+
+    def score(ids) -> float:
+        if "net" not in state:
+            from train.store import model_from_bytes
+
+            torch.set_num_threads(1)
+            weights, meta = model_bc.value
+            state["net"] = model_from_bytes(weights, meta)
+        return float(predict_proba(state["net"], torch.tensor([ids]))[0])
+
+    return F.udf(score, FloatType())
+
+
+def in_process(model, ids: np.ndarray, batch_size: int) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(ids), batch_size):
+        predict_proba(model, torch.from_numpy(ids[i:i + batch_size]))
+    return time.perf_counter() - started
+
+
+def batch_bench(spark, cfg, stored, rows: int) -> dict[str, float]:
+    max_len = stored.metadata["spec"]["max_len"]
+    gold = (spark.range(rows).select(
+        F.transform(F.sequence(F.lit(1), F.lit(max_len)),
+                    lambda i: (F.abs(F.xxhash64(F.col("id"), i)) % 20000 + 2).cast("int")).alias("token_ids"))
+            .cache())
+    gold.count()
+    ids = np.stack([np.array(r.token_ids, dtype=np.int64) for r in gold.collect()])
+    bc = broadcast_model(spark, cfg.model_store, stored)
+    out = {}
+    for _ in range(2):
+        out["batch UDF (predict_batch_udf)"] = timed(
+            gold.transform(with_predictions, model=bc, max_len=max_len, batch_size=cfg.score.batch_size))
+        out["row-at-a-time Python UDF"] = timed(gold.withColumn("probability", row_udf(bc)(F.col("token_ids"))))
+        out["in-process PyTorch (no Spark)"] = in_process(stored.model, ids, cfg.score.batch_size)
+    gold.unpersist()
+    return {k: rows / s for k, s in out.items()}
+
+
+def stream_bench(spark, cfg, lake_root: str, rate: int, seconds: int, profile: str) -> dict[str, float]:
+    """Append `rate` rows a second for `seconds` while the stream runs in its own process."""
+    rng = np.random.default_rng(0)
+
+    def rows(start: int, n: int):
+        return [(f"r{start + i}", " ".join(rng.choice(WORDS, 30))) for i in range(n)]
+
+    def append(batch):
+        df = (spark.createDataFrame(batch, "review_id string, text string")
+              .withColumn("received_at", F.current_timestamp()).coalesce(1))
+        lake.write_table(df, cfg, "incoming", mode="append", record=False)
+
+    append(rows(0, rate))  # the table must exist before the stream starts
+    cmd = [str(Path(sys.executable).with_name("crosslake")), "stream", "--trigger", "1", "--timeout",
+           str(seconds + 40), "--profile", profile, "--lake-root", lake_root]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log_lines: list[str] = []
+    threading.Thread(target=lambda: log_lines.extend(proc.stderr), daemon=True).start()
+    while not any("batch" in line and "rows in" in line for line in log_lines):  # warm: first batch done
+        if proc.poll() is not None:
+            raise RuntimeError("the stream exited early:\n" + "".join(log_lines[-30:]))
+        time.sleep(0.5)
+    sent, started = rate, time.monotonic()
+    while time.monotonic() - started < seconds:
+        tick = time.monotonic()
+        append(rows(sent, rate))
+        sent += rate
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - tick)))
+    deadline = time.monotonic() + 60
+    path = cfg.table_path("live_predictions")
+    while time.monotonic() < deadline and spark.read.format("delta").load(path).count() < sent:
+        time.sleep(1)
+    proc.terminate()
+    proc.wait(60)
+    changes = (spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", 0).load(path)
+               .filter(F.col("_change_type") == "insert").filter(F.col("review_id") >= F.lit(f"r{rate}")))
+    lat = changes.select((F.col("_commit_timestamp").cast("double") - F.col("received_at").cast("double"))
+                         .alias("s")).toPandas()["s"].to_numpy()
+    scored = spark.read.format("delta").load(path).count()
+    return {"rows sent": sent, "rows scored": scored, "duplicates": scored - spark.read.format("delta").load(path)
+            .select("review_id").distinct().count(), "latency p50 s": float(np.percentile(lat, 50)),
+            "latency p99 s": float(np.percentile(lat, 99)), "rows measured": len(lat),
+            "achieved rate": (sent - rate) / seconds}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=8000)
+    ap.add_argument("--rate", type=int, default=20, help="streaming: rows appended per second (one commit)")
+    ap.add_argument("--seconds", type=int, default=60, help="streaming: how long to send")
+    ap.add_argument("--profile", default="local")
+    args = ap.parse_args()
+    setup_logging()
+    with tempfile.TemporaryDirectory(prefix="crosslake-bench-scoring-") as tmp:
+        root = os.path.join(tmp, "lake")
+        cfg = load_config(args.profile, lake_root=root)
+        spark = build_session("bench-scoring", cfg)
+        try:
+            t = cfg.train
+            spec = ModelSpec.from_config(t, vocab_size=cfg.features.vocab_size + 2, max_len=cfg.features.max_len)
+            torch.manual_seed(0)
+            vocab = {w: i + 2 for i, w in enumerate(WORDS)}
+            version, _ = save_model(cfg.model_store, cfg.models.name, TextCNN(spec).eval(), vocab, {"data": {}})
+            registry.set_alias(cfg.model_store, cfg.models.name, "production", version)
+            stored = load_model(cfg.model_store, cfg.models.name, version)
+            torch.set_num_threads(os.cpu_count() or 1)
+            batch = batch_bench(spark, cfg, stored, args.rows)
+            stream = stream_bench(spark, cfg, root, args.rate, args.seconds, args.profile)
+        finally:
+            spark.stop()
+    top = batch["in-process PyTorch (no Spark)"]
+    print(f"\nmachine: {machine()}\nprofile: {args.profile} (master {cfg.spark.master}); CNN "
+          f"{spec.embed_dim}-d embeddings, {spec.num_filters} filters x {list(spec.kernel_sizes)}, "
+          f"{spec.max_len} token ids per row; {args.rows:,} rows; batch {cfg.score.batch_size}\n")
+    print("| path | rows/s | vs in-process PyTorch | vs row-at-a-time UDF |")
+    print("|---|---:|---:|---:|")
+    row = batch["row-at-a-time Python UDF"]
+    for name, r in batch.items():
+        print(f"| {name} | {r:,.0f} | {r / top:.2f} | {r / row:.1f} |")
+    print(f"\nstreaming: {stream['rows sent']:,} rows sent at {args.rate} rows/s (one commit a second; achieved "
+          f"{stream['achieved rate']:.1f}/s) for {args.seconds} s, trigger every 1 s; "
+          f"{stream['rows scored']:,} scored, {stream['duplicates']} duplicates")
+    print(f"latency (committed to incoming -> prediction committed) over {stream['rows measured']:,} rows: "
+          f"p50 {stream['latency p50 s']:.2f} s, p99 {stream['latency p99 s']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()

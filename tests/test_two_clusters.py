@@ -1,0 +1,273 @@
+"""Two clusters, one bucket: the training side (onprem-gpu) and the scoring side
+(cloud-cpu) run as separate processes with separate profiles and separate local
+folders, and share nothing but a real S3-compatible server (moto) on loopback.
+
+The story, in order (one module fixture; each test checks one part of it):
+  1. training side: pipeline -> model v1 in production, tables on s3a://
+  2. scoring side: batch scoring twice (the second changes nothing); a training job is
+     refused there, and a scoring job on the training side
+  3. reviews arrive in the incoming table; the stream scorer is SIGKILLed at random
+     points several times and restarted; every row ends with exactly one prediction
+  4. the training side promotes v2; new rows are scored by v2 without re-scoring old ones
+  5. people label the live predictions; the training side's next run reads that feedback
+     and the retrained model gets right the reviews v1 could not read
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from pyspark.sql import functions as F
+
+from crosslake import lake
+from crosslake.config import load_config
+from crosslake.errors import ConfigError
+from tests import s3
+from train import registry
+from train.store import load_model, predict_proba, save_model
+from transforms.features import with_token_ids, with_tokens
+
+CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
+TRAINING, SCORING = "onprem-gpu,test", "cloud-cpu,test"
+
+# Words the generated corpus never uses: model v1 cannot know what they mean.
+NEW_POSITIVE = "zorbly quenfit plavish morvant glimmersome tadorous".split()
+NEW_NEGATIVE = "grottle snirkish blavvy frumpled dreckous vomple".split()
+FILLER = "the movie was {a} and the acting felt {b} , i found the story {c} overall".split()
+
+
+def new_word_review(i: int, positive: bool) -> str:
+    words = NEW_POSITIVE if positive else NEW_NEGATIVE
+    rng = random.Random(i)
+    a, b, c = (rng.choice(words) for _ in range(3))
+    return " ".join(FILLER).format(a=a, b=b, c=c)
+
+
+class Sides:
+    """Runs `crosslake` as each cluster does: its own profile, its own local folder, and
+    only the bucket's address and credentials in common."""
+
+    def __init__(self, root: Path, store: s3.ObjectStore):
+        self.root, self.store = root, store
+        self.lake = store.uri("lake")
+        self.outputs: list[str] = []
+
+    def argv(self, profile: str, *args: str) -> list[str]:
+        side = profile.split(",")[0]
+        return [CROSSLAKE, *args, "--profile", profile, "--lake-root", self.lake,
+                "--set", f"source.path={self.root / 'onprem' / 'aclImdb'}",
+                "--set", f"lake.scratch={self.root / side}"]
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.store.env(), "PYTHONWARNINGS": "ignore::FutureWarning"}
+
+    def run(self, profile: str, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+        done = subprocess.run(self.argv(profile, *args), capture_output=True, text=True, timeout=900,
+                              env=self.env(), cwd=self.root)
+        self.outputs.append(done.stdout + done.stderr)
+        if ok:
+            assert done.returncode == 0, done.stderr[-4000:]
+        return done
+
+    def cfg(self, profile: str):
+        return load_config(profile, lake_root=self.lake)
+
+
+def append_incoming(spark, cfg, rows: list[tuple[str, str]]) -> None:
+    """What the scoring side's front door does: append received reviews (one commit, one file)."""
+    df = (spark.createDataFrame(rows, "review_id string, text string")
+          .withColumn("received_at", F.current_timestamp()).coalesce(1))
+    lake.write_table(df, cfg, "incoming", mode="append", record=False)
+
+
+def kill_and_restart(sides: Sides, kills: int, rng: random.Random) -> list[float]:
+    """Start the stream, SIGKILL it (JVM and all) after a random delay, `kills` times; then
+    let it finish. Returns the delays used."""
+    delays = []
+    for _ in range(kills):
+        delay = rng.uniform(12, 24)
+        proc = subprocess.Popen(sides.argv(SCORING, "stream", "--set", "stream.max_files_per_trigger=1"),
+                                env=sides.env(), cwd=sides.root, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            proc.wait(timeout=delay)  # finished before the kill: fine, the next start has nothing to do
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        delays.append(round(delay, 1))
+    sides.run(SCORING, "stream", "--set", "stream.max_files_per_trigger=1")
+    return delays
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory, spark):
+    root = tmp_path_factory.mktemp("two-clusters")
+    with s3.running() as store:
+        s3.attach(spark, store)
+        sides = Sides(root, store)
+        train_cfg, score_cfg = sides.cfg(TRAINING), sides.cfg(SCORING)
+        out: dict = {"sides": sides, "train_cfg": train_cfg, "score_cfg": score_cfg}
+
+        # 1. training side
+        sides.run(TRAINING, "pipeline")
+        # 2. scoring side: batch, twice; and the one-writer rule, both ways
+        sides.run(SCORING, "score")
+        out["predictions_v_first"] = lake.current_version(spark, score_cfg.table_path("predictions"))
+        sides.run(SCORING, "score")
+        out["predictions_v_second"] = lake.current_version(spark, score_cfg.table_path("predictions"))
+        out["refused_clean"] = sides.run(SCORING, "clean", ok=False)
+        out["refused_score"] = sides.run(TRAINING, "score", ok=False)
+
+        # 3. reviews arrive in 8 commits; the stream is killed at random points and restarted
+        labels = {}
+        with s3.environment(store.env()):
+            for batch in range(8):
+                rows = []
+                for j in range(20):
+                    i = batch * 20 + j
+                    labels[f"live-{i}"] = i % 2
+                    rows.append((f"live-{i}", new_word_review(i, positive=i % 2 == 1)))
+                append_incoming(spark, score_cfg, rows)
+            seed = random.randrange(1 << 30)
+            out["kill_seed"] = seed
+            out["kill_delays"] = kill_and_restart(sides, kills=3, rng=random.Random(seed))
+            out["live_after_kills"] = lake.read_table(spark, score_cfg, "live_predictions").collect()
+            out["v1"] = registry.resolve(train_cfg.model_store, train_cfg.models.name, "production")
+
+            # 4. the training side promotes a new version; the stream follows it
+            v1 = load_model(train_cfg.model_store, train_cfg.models.name, out["v1"])
+            v2, _ = save_model(train_cfg.model_store, v1.name, v1.model, v1.vocabulary,
+                               {**v1.metadata, "note": "same weights, promoted to show the stream follows"})
+            registry.set_alias(train_cfg.model_store, v1.name, "production", v2)
+            out["v2"] = v2
+            later = [(f"late-{i}", new_word_review(1000 + i, positive=i % 2 == 1)) for i in range(10)]
+            for i in range(10):
+                labels[f"late-{i}"] = i % 2
+            append_incoming(spark, score_cfg, later)
+        out["stream_run"] = sides.run(SCORING, "stream")
+        out["live"] = lake.read_table(spark, score_cfg, "live_predictions").collect()
+        out["metrics"] = lake.read_table(spark, score_cfg, "stream_metrics").collect()
+
+        # 5. feedback: a person labels every live prediction; the training side retrains
+        labels_csv = root / "labels.csv"
+        labels_csv.write_text("review_id,label\n" + "".join(f"{k},{v}\n" for k, v in labels.items()))
+        out["feedback_run"] = sides.run(SCORING, "feedback", "label", "--file", str(labels_csv))
+        out["feedback"] = lake.read_table(spark, score_cfg, "feedback").collect()
+        out["retrain"] = sides.run(TRAINING, "pipeline")
+        out["silver_feedback"] = (lake.read_table(spark, train_cfg, "silver")
+                                  .filter(F.col("review_id").startswith("feedback/")).collect())
+        with s3.environment(store.env()):
+            out["latest"] = load_model(train_cfg.model_store, train_cfg.models.name)
+            out["first"] = load_model(train_cfg.model_store, train_cfg.models.name, out["v1"])
+        out["labels"] = labels
+        out["keys"] = store.keys()
+        yield out
+
+
+def test_both_sides_keep_everything_in_the_bucket_and_nothing_else_in_common(story):
+    keys = story["keys"]
+    for prefix in ("lake/bronze/reviews/_delta_log/", "lake/silver/reviews/_delta_log/", "lake/gold/reviews/",
+                   "lake/predictions/reviews/_delta_log/", "lake/predictions/live/_delta_log/",
+                   "lake/models/sentiment_cnn/v1/model.safetensors", "lake/models/sentiment_cnn/aliases.json",
+                   "lake/_checkpoints/streams/incoming/offsets/", "lake/feedback/reviews/_delta_log/",
+                   "lake/_ledger/onprem-gpu/runs/", "lake/_ledger/cloud-cpu/runs/"):
+        assert any(k.startswith(prefix) for k in keys), prefix
+    root = story["sides"].root
+    # each side's local folder holds only its own working files: no table lives there
+    assert not list((root / "cloud-cpu").rglob("_delta_log")) and not list((root / "onprem-gpu").rglob("_delta_log"))
+
+
+def test_batch_scoring_on_the_other_side_is_idempotent(story, spark):
+    assert story["predictions_v_second"] == story["predictions_v_first"]
+    preds = lake.read_table(spark, story["score_cfg"], "predictions")
+    assert preds.count() > 0 and preds.select("model_version").distinct().collect()[0][0] == story["v1"]
+    assert preds.groupBy("review_id", "model_version").count().filter("count > 1").count() == 0
+
+
+def test_each_side_refuses_to_write_the_other_sides_tables(story):
+    clean, score = story["refused_clean"], story["refused_score"]
+    assert clean.returncode == 2 and "`clean` writes tables of the training side" in clean.stderr
+    assert "cluster 'cloud-cpu'" in clean.stderr
+    assert score.returncode == 2 and "`score` writes tables of the scoring side" in score.stderr
+
+
+def test_the_one_writer_rule_holds_below_the_jobs_too(story, spark):
+    df = spark.createDataFrame([("x",)], "review_id string")
+    with pytest.raises(ConfigError, match="table 'silver' is written only by the training cluster"):
+        lake.write_table(df, story["score_cfg"], "silver", mode="append")
+    with pytest.raises(ConfigError, match="the model store is written only by the training cluster"):
+        story["score_cfg"].require_writer("models")
+
+
+def test_sigkilled_stream_scores_every_row_exactly_once(story):
+    rows = story["live_after_kills"]
+    ids = [r.review_id for r in rows]
+    expected = {f"live-{i}" for i in range(160)}
+    assert len(ids) == len(set(ids)) == 160 and set(ids) == expected, \
+        f"kill delays {story['kill_delays']} (seed {story['kill_seed']})"
+    assert {r.model_version for r in rows} == {story["v1"]}
+
+
+def test_a_new_production_model_is_picked_up_without_rescoring_or_losing_rows(story):
+    live = {r.review_id: r for r in story["live"]}
+    assert len(story["live"]) == len(live) == 170
+    assert {live[f"late-{i}"].model_version for i in range(10)} == {story["v2"]}
+    before = {r.review_id: (r.model_version, r.batch_id) for r in story["live_after_kills"]}
+    assert all((live[k].model_version, live[k].batch_id) == v for k, v in before.items())  # untouched
+    assert "10 new rows scored" in story["stream_run"].stdout
+
+
+def test_the_stream_reports_its_progress(story):
+    metrics = story["metrics"]
+    assert sum(m.rows for m in metrics) >= 170  # a replayed batch is counted again, never fewer
+    for m in metrics:
+        assert m.duration_s > 0 and abs(m.rows_per_s - m.rows / m.duration_s) < 1e-6
+        assert 0 <= m.latency_p50_s <= m.latency_p99_s
+    assert "latency p50" in story["stream_run"].stderr
+
+
+def test_feedback_flows_back_and_the_retrained_model_learns_it(story, spark):
+    feedback = {r.review_id: r for r in story["feedback"]}
+    labels = story["labels"]
+    assert set(feedback) == set(labels)
+    wrong = [k for k, r in feedback.items() if r.prediction != labels[k]]
+    assert {k for k, r in feedback.items() if r.reason == "wrong"} == set(wrong) and wrong
+    assert f"{len(labels)} labelled rows, {len(wrong)} of them predicted wrong" in story["feedback_run"].stdout
+    # the training side took every labelled review into its train split (a text sent twice, once)
+    silver = story["silver_feedback"]
+    distinct = len({r.text for r in story["feedback"]})
+    assert len(silver) == distinct and {r.split for r in silver} == {"train"}
+    assert {r.text for r in silver} == {r.text for r in story["feedback"]}
+    assert f"plus {distinct} labelled feedback rows in the train split" in story["retrain"].stdout
+    latest, first = story["latest"], story["first"]
+    assert latest.metadata["data"]["silver_version"] > first.metadata["data"]["silver_version"]
+    # reviews with the new words that nobody labelled: v1 cannot read them, the retrained model can
+    held_out = [(f"h{i}", new_word_review(5000 + i, positive=i % 2 == 1), i % 2) for i in range(60)]
+
+    def accuracy(stored) -> float:
+        df = (spark.createDataFrame(held_out, "review_id string, text string, label int").transform(with_tokens)
+              .transform(with_token_ids, vocab=stored.vocabulary, max_len=stored.metadata["spec"]["max_len"]))
+        rows = df.orderBy("review_id").collect()
+        probs = predict_proba(stored.model, torch.tensor([r.token_ids for r in rows]))
+        return sum(int(p >= 0.5) == r.label for p, r in zip(probs.tolist(), rows)) / len(rows)
+
+    before, after = accuracy(first), accuracy(latest)
+    assert after >= 0.9 and after - before >= 0.3, (before, after)
+
+
+def test_credentials_never_reach_logs_tables_or_the_store(story, spark):
+    secret = s3.SECRET_KEY
+    for text in story["sides"].outputs:
+        assert secret not in text and s3.ACCESS_KEY not in text
+    runs = lake.read_table(spark, story["score_cfg"], "runs").toJSON().collect()
+    assert not any(secret in r for r in runs)
+    meta = json.dumps(story["latest"].metadata)
+    assert secret not in meta and s3.ACCESS_KEY not in meta
