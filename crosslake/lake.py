@@ -115,7 +115,8 @@ def history(spark: SparkSession, cfg: Config, name: str, limit: int = 20) -> Dat
     )
 
 
-def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, record: bool = True) -> int:
+def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, record: bool = True,
+                txn: tuple[str, int] | None = None) -> int:
     """Write `df` to the logical table `name`; returns the table's version afterwards.
 
     sync: make the table hold exactly `df`'s rows (by the table's keys): insert new rows,
@@ -125,14 +126,18 @@ def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, recor
     overwrite / append: plain Delta writes.
     A new table is created with the configured partitioning and properties.
     The version written goes into the run ledger (unless `record` is false).
+    txn (append only): (application id, increasing number); Delta skips a write whose pair
+      it has already committed, which makes a replayed streaming micro-batch harmless.
     """
-    version = _write(df, cfg, name, mode)
+    if txn is not None and mode != "append":
+        raise CrosslakeError("txn applies to mode='append' only")
+    version = _write(df, cfg, name, mode, txn)
     if record:
         ledger.record_output(name, version)
     return version
 
 
-def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode) -> int:
+def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[str, int] | None = None) -> int:
     spark = df.sparkSession
     cfg.require_writer(name)
     table, path = cfg.table(name), cfg.table_path(name)
@@ -140,6 +145,8 @@ def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode) -> int:
         check_unique_keys(df, table.keys, name)
     if not exists(spark, path):
         writer = df.write.format("delta").mode("overwrite")
+        if txn is not None:
+            writer = writer.option("txnAppId", txn[0]).option("txnVersion", txn[1])
         for key, value in table.properties.items():
             writer = writer.option(key, str(value).lower() if isinstance(value, bool) else str(value))
         if table.partition_by:
@@ -149,7 +156,10 @@ def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode) -> int:
     target = DeltaTable.forPath(spark, path)
     check_schema(df.schema, target.toDF().schema, name, evolution=table.schema_evolution)
     if mode in ("overwrite", "append"):
-        df.write.format("delta").mode(mode).option("mergeSchema", str(table.schema_evolution).lower()).save(path)
+        writer = df.write.format("delta").mode(mode).option("mergeSchema", str(table.schema_evolution).lower())
+        if txn is not None:
+            writer = writer.option("txnAppId", txn[0]).option("txnVersion", txn[1])
+        writer.save(path)
         return _committed(spark, name, path, mode)
     if not table.keys:
         raise CrosslakeError(f"mode {mode} needs tables.{name}.keys in the configuration")

@@ -32,6 +32,7 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
 import hashlib
+import json
 import logging
 import signal
 import threading
@@ -94,8 +95,11 @@ class StreamResult:
 class Scorer:
     """The foreachBatch function: follows the production alias, scores, merges, measures."""
 
-    def __init__(self, spark: SparkSession, cfg: Config, source: str, pinned: str | None, result: StreamResult):
+    def __init__(self, spark: SparkSession, cfg: Config, source: str, pinned: str | None, result: StreamResult,
+                 checkpoint: str):
         self.spark, self.cfg, self.source, self.pinned, self.result = spark, cfg, source, pinned, result
+        self.checkpoint = checkpoint
+        self._query_id: str | None = None
         self.stored = None
         self.broadcast = None
 
@@ -116,33 +120,35 @@ class Scorer:
         max_len = stored.metadata["spec"]["max_len"]
         batch = batch.withColumn("_problem", problem()).cache()
         try:
-            n_in = batch.count()
-            rejects = rejected_rows(batch, self.source, batch_id)
-            n_rejected = rejects.count()
-            if n_rejected:
-                lake.write_table(rejects, self.cfg, "stream_rejects", mode="insert_new", record=False)
-            rows = (batch.filter(F.col("_problem").isNull())
-                    .dropDuplicates(["review_id"])  # one prediction per id, even if a sender repeats one
-                    .transform(with_tokens)
-                    .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
-                    .transform(with_predictions, model=self.broadcast, max_len=max_len,
-                               batch_size=self.cfg.score.batch_size)
-                    .select("review_id", "probability", "prediction",
-                            F.lit(stored.name).alias("model_name"), F.lit(stored.version).alias("model_version"),
-                            F.lit(self.source).alias("source"), "received_at",
-                            F.lit(batch_id).cast("long").alias("batch_id"), F.current_timestamp().alias("scored_at"))
-                    ).cache()
-            n = rows.count()
+            # one pass for the counts and the arrival-time quantiles (latency p50 needs the
+            # median arrival, p99 the 1st percentile: latency = commit time - arrival)
+            good = F.col("_problem").isNull()
+            stats = batch.agg(
+                F.count(F.lit(1)).alias("n_in"), F.count(F.when(~good, 1)).alias("n_rejected"),
+                F.countDistinct(F.when(good, F.col("review_id"))).alias("n"),
+                F.percentile_approx(F.when(good, F.col("received_at").cast("double")), [0.01, 0.5]).alias("q"),
+            ).first()
+            n_in, n_rejected, n = stats.n_in, stats.n_rejected, stats.n
             repeats = n_in - n_rejected - n
-            if repeats < 0:
-                raise CrosslakeError(f"batch {batch_id}: row counts do not add up (in {n_in}, scored {n}, "
-                                     f"rejected {n_rejected}); nothing written")
+            if n_rejected:
+                lake.write_table(rejected_rows(batch, self.source, batch_id), self.cfg, "stream_rejects",
+                                 mode="insert_new", record=False)
             if n:
+                rows = (batch.filter(good)
+                        .dropDuplicates(["review_id"])  # one prediction per id, even if a sender repeats one
+                        .transform(with_tokens)
+                        .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
+                        .transform(with_predictions, model=self.broadcast, max_len=max_len,
+                                   batch_size=self.cfg.score.batch_size)
+                        .select("review_id", "probability", "prediction",
+                                F.lit(stored.name).alias("model_name"),
+                                F.lit(stored.version).alias("model_version"),
+                                F.lit(self.source).alias("source"), "received_at",
+                                F.lit(batch_id).cast("long").alias("batch_id"),
+                                F.current_timestamp().alias("scored_at")))
                 lake.write_table(rows, self.cfg, "live_predictions", mode="insert_new")
             committed = time.time()
-            lat = rows.select((F.lit(committed) - F.col("received_at").cast("double")).alias("s"))
-            p50, p99 = (lat.approxQuantile("s", [0.5, 0.99], 0.001) if n else [0.0, 0.0]) or [0.0, 0.0]
-            rows.unpersist()
+            p99, p50 = [max(0.0, committed - q) for q in stats.q] if n else [0.0, 0.0]
         finally:
             batch.unpersist()
         duration = committed - started
@@ -159,7 +165,16 @@ class Scorer:
             "stream string, batch_id long, rows_in long, rows long, rejected long, duration_s double, "
             "rows_per_s double, latency_p50_s double, latency_p99_s double, model_version int"
         ).withColumn("at", F.current_timestamp())
-        lake.write_table(metrics, self.cfg, "stream_metrics", mode="upsert", record=False)
+        # a replayed batch's metrics row is skipped by Delta (same query id and batch id)
+        lake.write_table(metrics, self.cfg, "stream_metrics", mode="append", record=False,
+                         txn=(f"crosslake-stream-metrics:{self.query_id()}", batch_id))
+
+    def query_id(self) -> str:
+        """The streaming query's id, kept in its checkpoint: the same across restarts, new
+        with a new checkpoint (so batch ids starting again from 0 are not mistaken for replays)."""
+        if self._query_id is None:
+            self._query_id = json.loads(self.spark.read.text(f"{self.checkpoint}/metadata").first()[0])["id"]
+        return self._query_id
 
 
 def problem():
@@ -199,11 +214,11 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
         trigger: str = "available-now", model_version: str | None = None, timeout: float | None = None) -> StreamResult:
     name, frame = source_frame(spark, cfg, source, path)
     result = StreamResult(name)
-    scorer = Scorer(spark, cfg, name, model_version, result)
-    scorer.model()  # fail before starting the stream if there is no model
     # one checkpoint per source: a drop zone's names the folder (a hash of its path)
     tag = "incoming" if source == "table" else "dropzone-" + hashlib.sha1(name.encode()).hexdigest()[:12]
     checkpoint = f"{cfg.lake.root}/_checkpoints/streams/{tag}"
+    scorer = Scorer(spark, cfg, name, model_version, result, checkpoint)
+    scorer.model()  # fail before starting the stream if there is no model
     writer = frame.writeStream.foreachBatch(scorer).option("checkpointLocation", checkpoint) \
         .queryName(f"crosslake-stream-{source}")
     if trigger == "available-now":
