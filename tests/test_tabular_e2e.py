@@ -118,7 +118,7 @@ def test_the_tabular_mlp_trains_on_the_pinned_gold_and_is_promoted(first_run, sp
     assert meta["data"]["rows"]["train"] == lake.read_table(spark, cfg, "loans_gold").filter("split = 'train'").count()
     history = meta["metrics"]["history"]
     assert history[-1]["train_loss"] < history[0]["train_loss"] and meta["metrics"]["test_accuracy"] > 0.6
-    assert (stored.path / "curves.png").is_file() and (stored.path / "encoding.json").is_file()
+    assert (Path(stored.path) / "curves.png").is_file() and (Path(stored.path) / "encoding.json").is_file()
     assert registry.aliases(cfg.model_store, "loans_mlp") == {"candidate": 1, "production": 1}
     assert "promoted loans_mlp v1 to production: no production model yet" in out
 
