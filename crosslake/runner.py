@@ -28,8 +28,8 @@ log = logging.getLogger("crosslake")
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("common options")
     group.add_argument(
-        "--profile", help=f"configuration profile in conf/ ({', '.join(available_profiles())}); "
-        f"default: ${PROFILE_ENV} or 'local'")
+        "--profile", help=f"configuration profile in conf/ ({', '.join(available_profiles())}); combine with "
+        f"commas, later ones win (cloud-cpu,test); default: ${PROFILE_ENV} or 'local'")
     group.add_argument("--lake-root", help="lake folder or URI (overrides lake.root)")
     group.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",

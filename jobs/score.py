@@ -31,7 +31,8 @@ from transforms.features import with_token_ids, with_tokens
 
 NAME = "score"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = "Score score.input_table (rows of score.splits) with the latest model; write the predictions table."
+HELP = ("Score score.input_table (rows of score.splits) with the production model (else the latest); "
+        "write the predictions table.")
 
 
 def add_arguments(parser) -> None:
