@@ -1,5 +1,5 @@
 # The README's two commands: `make pipeline` and `make test`. Both set up what they need first.
-.PHONY: setup pipeline test bench clean-lake
+.PHONY: setup pipeline test bench dist clean-lake
 
 setup:
 	@bash scripts/setup.sh
@@ -9,6 +9,9 @@ pipeline: setup
 
 test: setup
 	.venv/bin/python -m pytest
+
+dist: setup
+	bash scripts/build_dist.sh dist
 
 bench: setup
 	.venv/bin/python bench/pipeline_timing.py

@@ -36,19 +36,34 @@ def local_jars() -> list[str]:
 def build_session(job: str, cfg: Config) -> SparkSession:
     """A SparkSession for `job` with the profile's settings, Delta enabled.
 
-    Under spark-submit the session already exists and its settings come from the
-    command line; getOrCreate() then returns it as is.
+    Under spark-submit (it starts the JVM and tells Python its port) the command line
+    wins: its --master, --jars and --conf values stay, and the profile only fills in
+    settings the command line left out. An existing session (a notebook's, a test's)
+    is returned as it is.
     """
     # Python workers must run the interpreter that has our packages (the venv's).
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-    builder = SparkSession.builder.appName(f"crosslake-{job}").master(cfg.spark.master)
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ and SparkSession.getActiveSession() is None
+    given = submitted_settings() if submitted else {}
+    builder = SparkSession.builder.appName(f"crosslake-{job}")
+    if "spark.master" not in given:
+        builder = builder.master(cfg.spark.master)
     for key, value in {**storage.spark_settings(cfg.lake.root), **cfg.spark.conf}.items():
-        builder = builder.config(key, str(value))
-    if SparkSession.getActiveSession() is None:
+        if key not in given:
+            builder = builder.config(key, str(value))
+    if SparkSession.getActiveSession() is None and not submitted:
         builder = builder.config("spark.jars", ",".join(local_jars()))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(cfg.spark.log_level)
     log.info("spark %s session for %s (profile %s, master %s)", spark.version, job, cfg.profile,
              spark.sparkContext.master)
     return spark
+
+
+def submitted_settings() -> dict[str, str]:
+    """The settings spark-submit passed to the JVM (its --master, --jars, --conf)."""
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # connect to spark-submit's JVM: its conf holds the settings
+    return dict(SparkConf(loadDefaults=True).getAll())
