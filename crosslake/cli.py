@@ -44,7 +44,11 @@ two clusters sharing one bucket (conf/onprem-gpu.yaml trains, conf/cloud-cpu.yam
   crosslake serve --profile cloud-cpu          the review page, on http://127.0.0.1:8080/
   a job that writes the other side's tables is refused, naming the table and the owner
 
-exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 blocked by data quality.
+cron (runs never overlap: a second run while one holds the lock exits 4 at once):
+  */5 * * * * cd /srv/crosslake && .venv/bin/crosslake stream --profile cloud-cpu --lock stream
+  0 2 * * *   cd /srv/crosslake && .venv/bin/crosslake pipeline --profile onprem-gpu --lock pipeline
+
+exit codes: 0 ok, 1 failed, 2 bad usage or config, 3 blocked by data quality, 4 skipped (--lock held).
 configuration: conf/base.yaml + conf/<profile>.yaml; --profile or CROSSLAKE_PROFILE picks it.
 """
 

@@ -1,6 +1,7 @@
 """Errors a user can act on, each with the exit code a scheduler sees.
 
-Exit codes: 0 success, 1 failed, 2 bad usage or configuration, 3 blocked by data quality.
+Exit codes: 0 success, 1 failed, 2 bad usage or configuration, 3 blocked by data quality,
+4 skipped because another run holds the job's --lock (crosslake/runner.py).
 The message of every error here is printed as one line and says what to do.
 """
 

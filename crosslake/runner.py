@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import subprocess
 import sys
 import time
@@ -21,7 +22,8 @@ from types import ModuleType
 from crosslake.config import PROFILE_ENV, available_profiles, load_config
 from crosslake.errors import CrosslakeError
 
-COMMON_OPTIONS = ("profile", "lake_root", "set", "verbose", "command", "tables_command")
+COMMON_OPTIONS = ("profile", "lake_root", "set", "verbose", "command", "tables_command", "lock")
+SKIPPED = 4  # exit code: another run holds this job's --lock (cron: the previous run is still going)
 log = logging.getLogger("crosslake")
 
 
@@ -35,6 +37,9 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="override one config value, e.g. --set train.epochs=2 (repeatable)")
     group.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    group.add_argument("--lock", metavar="NAME",
+                       help="run only if no other run holds lock NAME (a file under lake.scratch/_locks); "
+                            "otherwise exit 4 at once. For cron: runs never overlap")
 
 
 def job_parser(module: ModuleType, prog: str | None = None) -> argparse.ArgumentParser:
@@ -59,6 +64,8 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
     try:
         cfg = load_config(args.profile, lake_root=args.lake_root, overrides=args.set)
         check_role(module, cfg)
+        if getattr(args, "lock", None) and not acquire_lock(cfg, args.lock):
+            return SKIPPED
         if getattr(module, "NEEDS_SPARK", True):
             from pyspark.sql import SparkSession  # pyspark import only for Spark jobs
 
@@ -85,6 +92,36 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
         print(result.report() if hasattr(result, "report") else result)
     log.info("%s finished in %.1f s", module.NAME, time.monotonic() - started)
     return 0
+
+
+_held_locks: list = []
+
+
+def acquire_lock(cfg, name: str) -> bool:
+    """Take lock `name` for the rest of this process (the OS drops it when the process
+    ends, killed or not, so a crashed run never leaves a stale lock)."""
+    import fcntl
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        from crosslake.errors import ConfigError
+
+        raise ConfigError(f"--lock takes a name of letters, digits, '.', '_' or '-', got {name!r}")
+    folder = Path(cfg.scratch) / "_locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / f"{name}.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        print(f"skipped: another run holds lock '{name}' ({folder / name}.lock); exit {SKIPPED}", file=sys.stderr)
+        return False
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    _held_locks.append(handle)
+    return True
 
 
 def check_role(module: ModuleType, cfg) -> None:
