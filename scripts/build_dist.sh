@@ -39,8 +39,10 @@ zipped = here / "crosslake.zip"
 if zipped.is_file() and str(zipped) not in sys.path:
     sys.path.insert(0, str(zipped))  # also when run with plain python, for a quick check
 
+import crosslake  # noqa: E402
 from crosslake.cli import main  # noqa: E402
 
+print(f"crosslake_submit: code from {Path(crosslake.__file__).parent}", file=sys.stderr)
 sys.exit(main())
 PY
 ls "$PWD"/.jars/*.jar | paste -sd, - > "$out/jars.txt"
