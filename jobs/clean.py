@@ -30,8 +30,7 @@ from expectations.silver_reviews import silver_reviews_suite
 from expectations.suite import CheckResult, run_checks
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.reviews import (
-    feedback_training_rows,
-    filter_duplicates, select_silver, with_clean_text, with_content_hash, with_decoded_text,
+    feedback_training_rows, filter_duplicates, select_silver, with_clean_text, with_content_hash, with_decoded_text,
     with_label, with_source_fields, with_split,
 )
 
@@ -39,8 +38,6 @@ NAME = "clean"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = ("Parse, clean, validate and de-duplicate bronze into the silver table; quarantine rows "
         "that fail a row-level check; block the publish when a batch-level check fails.")
-
-
 log = logging.getLogger(__name__)
 
 

@@ -39,7 +39,6 @@ NAME = "feedback"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = ("Record labels for live predictions (wrong ones included) and send low-confidence ones for review: "
         "the feedback table the next training run learns from.")
-COLUMNS = ("review_id", "text", "label", "prediction", "probability", "model_version", "reason", "flagged_at")
 
 
 def add_arguments(parser) -> None:

@@ -50,6 +50,7 @@ from serving.udf import broadcast_model, with_predictions
 from train import registry
 from train.store import load_model
 from transforms.features import with_token_ids, with_tokens
+from transforms.scoring import rejected_rows, scoring_problem
 
 NAME = "stream"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
@@ -118,7 +119,7 @@ class Scorer:
         started = time.time()
         stored = self.model()
         max_len = stored.metadata["spec"]["max_len"]
-        batch = batch.withColumn("_problem", problem()).cache()
+        batch = batch.withColumn("_problem", scoring_problem()).cache()
         try:
             # one pass for the counts and the arrival-time quantiles (latency p50 needs the
             # median arrival, p99 the 1st percentile: latency = commit time - arrival)
@@ -131,8 +132,8 @@ class Scorer:
             n_in, n_rejected, n = stats.n_in, stats.n_rejected, stats.n
             repeats = n_in - n_rejected - n
             if n_rejected:
-                lake.write_table(rejected_rows(batch, self.source, batch_id), self.cfg, "stream_rejects",
-                                 mode="insert_new", record=False)
+                rejects = rejected_rows(batch, source=self.source, batch_id=batch_id)
+                lake.write_table(rejects, self.cfg, "stream_rejects", mode="insert_new", record=False)
             if n:
                 rows = (batch.filter(good)
                         .dropDuplicates(["review_id"])  # one prediction per id, even if a sender repeats one
@@ -177,22 +178,6 @@ class Scorer:
         return self._query_id
 
 
-def problem():
-    """Why a row cannot be scored (None: it can)."""
-    return (F.when(F.col("_raw").isNotNull(), F.lit("not valid JSON"))
-            .when(F.col("review_id").isNull() | (F.trim("review_id") == ""), F.lit("no review_id"))
-            .when(F.col("text").isNull() | (F.trim("text") == ""), F.lit("no text")))
-
-
-def rejected_rows(batch: DataFrame, source: str, batch_id: int) -> DataFrame:
-    """Rows that cannot be scored, with the reason and what arrived, keyed by their content."""
-    raw = F.coalesce(F.col("_raw"), F.to_json(F.struct("review_id", "text")))
-    return batch.filter(F.col("_problem").isNotNull()).select(
-        F.lit(source).alias("stream"), F.sha2(raw, 256).alias("record_hash"), F.col("_problem").alias("reason"),
-        raw.alias("record"), "received_at", F.lit(batch_id).cast("long").alias("batch_id"),
-        F.current_timestamp().alias("rejected_at")).dropDuplicates(["stream", "record_hash"])
-
-
 def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None) -> tuple[str, DataFrame]:
     """(name of the source, its streaming DataFrame with review_id, text, received_at)."""
     per_trigger = str(cfg.stream.max_files_per_trigger)
@@ -233,7 +218,8 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
     query = writer.start()
     stop = threading.Event()
     previous = None
-    if threading.current_thread() is threading.main_thread():  # SIGTERM (docker stop, k8s): finish the batch, stop
+    # SIGTERM (docker stop, k8s) stops the query; a batch cut short is replayed on the next start
+    if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
         while query.isActive and not stop.is_set():
