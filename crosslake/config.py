@@ -11,7 +11,7 @@ import dataclasses
 import os
 import re
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -211,6 +211,7 @@ class SparkConfig:
     master: str
     log_level: str
     conf: dict[str, Any]
+    extra_jars: list[str] = field(default_factory=list)   # jar sets beyond .jars/: gpu -> .jars-gpu/
 
 
 @dataclass(frozen=True)

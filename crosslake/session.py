@@ -21,8 +21,9 @@ def jars_dir() -> Path:
     return Path(os.environ.get(JARS_DIR_ENV) or Path(__file__).resolve().parents[1] / ".jars")
 
 
-def local_jars() -> list[str]:
-    """The jars resolved by the setup step (see jars/pom.xml)."""
+def local_jars(extra: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The jars resolved by the setup step (see jars/pom.xml), plus each named extra set
+    (`gpu`: .jars-gpu/, see jars/gpu.env)."""
     folder = jars_dir()
     jars = sorted(str(p) for p in folder.glob("*.jar"))
     if not any(Path(j).name.startswith("delta-spark") for j in jars):
@@ -30,7 +31,17 @@ def local_jars() -> list[str]:
             f"no Delta jar in {folder}: run `bash scripts/setup.sh` (or `make setup`) to fetch the "
             f"jars from Maven Central, or set {JARS_DIR_ENV} to a folder that has them"
         )
+    for name in extra:
+        more = sorted(str(p) for p in extra_jars_dir(name).glob("*.jar"))
+        if not more:
+            raise CrosslakeError(f"the profile needs the '{name}' jars and {extra_jars_dir(name)} has none: "
+                                 f"run `bash scripts/setup.sh {name}`")
+        jars += more
     return jars
+
+
+def extra_jars_dir(name: str) -> Path:
+    return jars_dir().with_name(f"{jars_dir().name}-{name}")
 
 
 def build_session(job: str, cfg: Config) -> SparkSession:
@@ -53,7 +64,7 @@ def build_session(job: str, cfg: Config) -> SparkSession:
         if key not in given:
             builder = builder.config(key, str(value))
     if SparkSession.getActiveSession() is None and not submitted:
-        builder = builder.config("spark.jars", ",".join(local_jars()))
+        builder = builder.config("spark.jars", ",".join(local_jars(cfg.spark.extra_jars)))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(cfg.spark.log_level)
     log.info("spark %s session for %s (profile %s, master %s)", spark.version, job, cfg.profile,
