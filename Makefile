@@ -7,7 +7,8 @@ setup:
 pipeline: setup
 	.venv/bin/crosslake pipeline
 
-test: setup
+test:
+	@bash scripts/setup.sh gpu k8s
 	.venv/bin/python -m pytest
 
 dist: setup

@@ -4,10 +4,16 @@
 #   2. .venv with the pinned Python packages (pins: pyproject.toml), skipped when unchanged;
 #   3. the JVM jars Spark needs (pins: jars/pom.xml) into .jars/, skipped when unchanged;
 #   4. PostgreSQL and Chromium from Debian's packages (the tests start their own throwaway
-#      database server, and drive the review page in headless Chromium).
+#      database server, and drive the review page in headless Chromium);
+#   5. with the argument `gpu` (make test passes it): the RAPIDS Accelerator jar for the gpu
+#      profile (pin and checksum: jars/gpu.env) into .jars-gpu/, about 1 GB, skipped when unchanged;
+#   6. with the argument `k8s` (make test, scripts/k8s_render.sh): kustomize, built from the Go
+#      module proxy at the version pinned below, into .tools/bin/.
 # A second run with nothing changed takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+WANTED=" $* "    # optional parts: gpu, k8s
+KUSTOMIZE_VERSION=v5.7.1
 
 log() { printf '[setup] %s\n' "$*"; }
 stamp_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
@@ -50,5 +56,32 @@ if [ "$(cat .jars/.crosslake-stamp 2>/dev/null)" != "$jar_stamp" ]; then
   mvn -q -B -f jars/pom.xml dependency:copy-dependencies \
       -DoutputDirectory="$PWD/.jars" -DexcludeTransitive=true
   echo "$jar_stamp" > .jars/.crosslake-stamp
+fi
+# --- 5. The RAPIDS Accelerator jar (gpu profile), on request -------------------------------------
+wanted() { [[ "$WANTED" == *" $1 "* ]]; }
+if wanted gpu; then
+  # shellcheck source=../jars/gpu.env
+  . jars/gpu.env
+  gpu_jar=.jars-gpu/$(basename "$RAPIDS_ARTIFACT")-$RAPIDS_VERSION.jar
+  if [ "$(cat .jars-gpu/.crosslake-stamp 2>/dev/null)" != "$RAPIDS_SHA1" ]; then
+    log "downloading the RAPIDS Accelerator $RAPIDS_VERSION from Maven Central into .jars-gpu/ (about 1 GB, first time only)"
+    rm -rf .jars-gpu && mkdir -p .jars-gpu
+    curl -fsSL --retry 3 -o "$gpu_jar.part" \
+      "https://repo1.maven.org/maven2/$RAPIDS_ARTIFACT/$RAPIDS_VERSION/$(basename "$gpu_jar")"
+    got=$(sha1sum "$gpu_jar.part" | cut -d' ' -f1)
+    if [ "$got" != "$RAPIDS_SHA1" ]; then
+      rm -f "$gpu_jar.part"
+      echo "[setup] $(basename "$gpu_jar"): SHA-1 $got is not the pinned $RAPIDS_SHA1 (jars/gpu.env)" >&2
+      exit 1
+    fi
+    mv "$gpu_jar.part" "$gpu_jar"
+    echo "$RAPIDS_SHA1" > .jars-gpu/.crosslake-stamp
+  fi
+fi
+# --- 6. kustomize (renders k8s/), on request --------------------------------------------------------
+if wanted k8s && [ "$(.tools/bin/kustomize version 2>/dev/null)" != "$KUSTOMIZE_VERSION" ]; then
+  command -v go >/dev/null || apt_install golang-go
+  log "building kustomize $KUSTOMIZE_VERSION from the Go module proxy into .tools/bin/"
+  GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 fi
 log "ready: .venv ($(.venv/bin/python --version)), $(ls .jars/*.jar | wc -l) jars in .jars/"
