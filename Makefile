@@ -1,5 +1,5 @@
 # The README's two commands: `make pipeline` and `make test`. Both set up what they need first.
-.PHONY: setup pipeline test bench dist clean-lake
+.PHONY: setup pipeline test bench dist notebook k8s clean-lake
 
 setup:
 	@bash scripts/setup.sh
@@ -8,7 +8,7 @@ pipeline: setup
 	.venv/bin/crosslake pipeline
 
 test:
-	@bash scripts/setup.sh gpu k8s
+	@bash scripts/setup.sh gpu k8s airflow
 	.venv/bin/python -m pytest
 
 dist: setup
@@ -19,3 +19,10 @@ bench: setup
 
 clean-lake:
 	rm -rf lake data
+
+notebook: setup
+	mkdir -p build/notebooks
+	.venv/bin/papermill --cwd . notebooks/walkthrough.ipynb build/notebooks/walkthrough.ipynb
+
+k8s:
+	bash scripts/k8s_render.sh build/k8s
