@@ -8,11 +8,13 @@
 #   5. with the argument `gpu` (make test passes it): the RAPIDS Accelerator jar for the gpu
 #      profile (pin and checksum: jars/gpu.env) into .jars-gpu/, about 1 GB, skipped when unchanged;
 #   6. with the argument `k8s` (make test, scripts/k8s_render.sh): kustomize, built from the Go
-#      module proxy at the version pinned below, into .tools/bin/.
+#      module proxy at the version pinned below, into .tools/bin/;
+#   7. with the argument `airflow` (make test): Airflow in its own .venv-airflow (pins:
+#      dags/requirements.txt), where the tests load the DAG with Airflow's DagBag.
 # A second run with nothing changed takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-WANTED=" $* "    # optional parts: gpu, k8s
+WANTED=" $* "    # optional parts: gpu, k8s, airflow
 KUSTOMIZE_VERSION=v5.7.1
 
 log() { printf '[setup] %s\n' "$*"; }
@@ -83,5 +85,15 @@ if wanted k8s && [ "$(.tools/bin/kustomize version 2>/dev/null)" != "$KUSTOMIZE_
   command -v go >/dev/null || apt_install golang-go
   log "building kustomize $KUSTOMIZE_VERSION from the Go module proxy into .tools/bin/"
   GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+fi
+# --- 7. Airflow, in its own environment, on request ---------------------------------------------
+if wanted airflow; then
+  af_stamp=$(stamp_of dags/requirements.txt)
+  if [ "$(cat .venv-airflow/.crosslake-stamp 2>/dev/null)" != "$af_stamp" ]; then
+    log "installing Airflow into .venv-airflow (pins: dags/requirements.txt)"
+    [ -x .venv-airflow/bin/python ] || "$PYTHON" -m venv .venv-airflow
+    .venv-airflow/bin/pip install -q --disable-pip-version-check -r dags/requirements.txt
+    echo "$af_stamp" > .venv-airflow/.crosslake-stamp
+  fi
 fi
 log "ready: .venv ($(.venv/bin/python --version)), $(ls .jars/*.jar | wc -l) jars in .jars/"
