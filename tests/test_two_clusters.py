@@ -137,7 +137,7 @@ def story(tmp_path_factory, spark):
                 append_incoming(spark, score_cfg, rows)
             seed = random.randrange(1 << 30)
             out["kill_seed"] = seed
-            out["kill_delays"] = kill_and_restart(sides, kills=3, rng=random.Random(seed))
+            out["kill_delays"] = kill_and_restart(sides, kills=2, rng=random.Random(seed))
             out["live_after_kills"] = lake.read_table(spark, score_cfg, "live_predictions").collect()
             out["v1"] = registry.resolve(train_cfg.model_store, train_cfg.models.name, "production")
 
