@@ -13,11 +13,16 @@ the table, its version and its change feed exactly as they were.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from dataclasses import dataclass
 from functools import reduce
 from typing import Literal
 
+from delta import exceptions as delta_errors
 from delta.tables import DeltaTable
+from py4j.protocol import Py4JJavaError
+from pyspark.errors.exceptions.captured import CapturedException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
@@ -29,6 +34,16 @@ from crosslake.errors import CrosslakeError
 log = logging.getLogger(__name__)
 
 WriteMode = Literal["overwrite", "append", "insert_new", "upsert", "sync"]
+
+# Another writer committed to the table between our read and our commit. Delta then commits
+# nothing of ours, so every write mode can simply run again on the new snapshot: MERGE and
+# overwrite recompute against it, an append with txn is skipped if it already landed.
+CONFLICTS = (delta_errors.ConcurrentAppendException, delta_errors.ConcurrentDeleteReadException,
+             delta_errors.ConcurrentDeleteDeleteException, delta_errors.MetadataChangedException,
+             delta_errors.ProtocolChangedException, delta_errors.ConcurrentTransactionException,
+             delta_errors.ConcurrentWriteException, delta_errors.DeltaConcurrentModificationException)
+CONFLICT_NAMES = {c.__name__ for c in CONFLICTS}
+WRITE_ATTEMPTS = 5
 
 
 class SchemaError(CrosslakeError):
@@ -49,12 +64,42 @@ def exists(spark: SparkSession, path: str) -> bool:
 
 def require(spark: SparkSession, cfg: Config, name: str) -> str:
     path = cfg.table_path(name)
-    if not exists(spark, path):
+    try:
+        # Replays the log: a damaged one fails here, with the table named, not mid-job.
+        found = exists(spark, path) and DeltaTable.forPath(spark, path) is not None
+    except (CapturedException, Py4JJavaError) as exc:
+        raise CrosslakeError(
+            f"table '{name}' at {path} cannot be read: its Delta log is damaged ({_first_line(exc)}). A file under "
+            f"{path}/_delta_log was removed or changed outside Delta: restore it from a backup or the "
+            f"store's object versioning. Nothing was read or written"
+        ) from exc
+    if not found:
         raise CrosslakeError(
             f"table '{name}' does not exist yet at {path}: run the job that writes it first "
             f"(see `crosslake --help`; the whole chain is `crosslake pipeline`)"
         )
     return path
+
+
+def _first_line(exc: BaseException) -> str:
+    """The JVM error's own first line, without py4j's wrapper ("An error occurred while calling ...")."""
+    if isinstance(exc, Py4JJavaError):
+        text = str(exc.java_exception.toString())
+    else:
+        text = str(exc)
+    return (text.strip().splitlines() or [type(exc).__name__])[0][:300]
+
+
+def _conflict(exc: BaseException) -> str | None:
+    """The name of the concurrent-commit conflict `exc` is, or None. DeltaTable's MERGE raises
+    the JVM exception as a bare Py4JJavaError, the DataFrame writer as Delta's Python class."""
+    if isinstance(exc, CONFLICTS):
+        return type(exc).__name__
+    if isinstance(exc, Py4JJavaError):
+        java_class = str(exc.java_exception.getClass().getName())
+        if java_class.rsplit(".", 1)[-1] in CONFLICT_NAMES:
+            return java_class.rsplit(".", 1)[-1]
+    return None
 
 
 def current_version(spark: SparkSession, path: str) -> int:
@@ -138,8 +183,28 @@ def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, recor
 
 
 def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[str, int] | None = None) -> int:
-    spark = df.sparkSession
+    """One logical write, retried when a concurrent writer wins the commit (see CONFLICTS)."""
     cfg.require_writer(name)
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            return _write_once(df, cfg, name, mode, txn)
+        except (CapturedException, Py4JJavaError, *CONFLICTS) as exc:
+            conflict = _conflict(exc)
+            if conflict is None:
+                raise
+            if attempt == WRITE_ATTEMPTS:
+                raise CrosslakeError(
+                    f"table '{name}': {attempt} commits in a row lost to concurrent writers ({conflict}); nothing of "
+                    f"this run was committed. Run the job again once the other writer is done") from exc
+            wait = random.uniform(0.2, 1.0) * attempt
+            log.warning("table '%s': a concurrent writer committed first (%s); retrying in %.1f s (attempt %d of %d)",
+                        name, conflict, wait, attempt + 1, WRITE_ATTEMPTS)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def _write_once(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[str, int] | None) -> int:
+    spark = df.sparkSession
     table, path = cfg.table(name), cfg.table_path(name)
     if mode in ("sync", "upsert", "insert_new") and table.keys:
         check_unique_keys(df, table.keys, name)
