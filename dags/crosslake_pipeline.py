@@ -40,10 +40,11 @@ SKIPPED = 4
 class CrosslakeCommand(BashOperator):
     """A crosslake CLI command as a task, with crosslake's exit codes mapped to task states."""
 
-    def __init__(self, *, args: list[str], side: str, **kwargs) -> None:
-        command = [f"{HOME}/.venv/bin/crosslake", *args, "--profile", PROFILES[side]]
-        super().__init__(bash_command=shlex.join(command), cwd=HOME if os.path.isdir(HOME) else None,
-                         skip_on_exit_code=SKIPPED, queue=side, **kwargs)
+    def __init__(self, *, task_id: str, args: list[str], side: str, **kwargs) -> None:
+        # --lock: a cron or hand-started run of the same stage on this worker makes the task skip (4)
+        command = [f"{HOME}/.venv/bin/crosslake", *args, "--profile", PROFILES[side], "--lock", task_id]
+        super().__init__(task_id=task_id, bash_command=shlex.join(command),
+                         cwd=HOME if os.path.isdir(HOME) else None, skip_on_exit_code=SKIPPED, queue=side, **kwargs)
 
     def execute(self, context):
         try:

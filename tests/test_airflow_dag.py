@@ -58,6 +58,7 @@ def test_every_task_runs_a_crosslake_command_on_the_side_that_may_run_it(probed)
         args = parser.parse_args(argv[1:])           # SystemExit (a failure) if the CLI refuses it
         stage = argv[1]
         profile = argv[argv.index("--profile") + 1]
+        assert argv[argv.index("--lock") + 1] == task_id     # a cron run of the stage makes it skip, exit 4
         roles = load_config(profile).cluster.roles
         role = getattr(importlib.import_module(f"jobs.{stage}"), "ROLE", None)
         assert role is None or role in roles, f"{task_id}: a {role} job under {profile} ({roles})"
