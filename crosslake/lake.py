@@ -65,8 +65,9 @@ def exists(spark: SparkSession, path: str) -> bool:
 def require(spark: SparkSession, cfg: Config, name: str) -> str:
     path = cfg.table_path(name)
     try:
-        # Replays the log: a damaged one fails here, with the table named, not mid-job.
-        found = exists(spark, path) and DeltaTable.forPath(spark, path) is not None
+        found = exists(spark, path)
+        if found:
+            DeltaTable.forPath(spark, path)  # replays the log: a damaged one fails here, named, not mid-job
     except (CapturedException, Py4JJavaError) as exc:
         raise CrosslakeError(
             f"table '{name}' at {path} cannot be read: its Delta log is damaged ({_first_line(exc)}). A file under "

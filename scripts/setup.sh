@@ -82,7 +82,11 @@ if wanted gpu; then
 fi
 # --- 6. kustomize (renders k8s/), on request --------------------------------------------------------
 if wanted k8s && [ "$(.tools/bin/kustomize version 2>/dev/null)" != "$KUSTOMIZE_VERSION" ]; then
-  command -v go >/dev/null || apt_install golang-go
+  if ! command -v go >/dev/null; then
+    # Debian's golang-go (1.19) is too old to build kustomize 5.7; a Go toolchain from go.dev is needed.
+    echo "[setup] kustomize is built from source and needs Go 1.22 or newer on PATH (https://go.dev/dl/)" >&2
+    exit 1
+  fi
   log "building kustomize $KUSTOMIZE_VERSION from the Go module proxy into .tools/bin/"
   GOBIN="$PWD/.tools/bin" GOFLAGS=-mod=mod go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 fi

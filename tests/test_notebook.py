@@ -41,4 +41,4 @@ def test_the_walkthrough_runs_headless_and_does_what_it_says(tmp_path):
     # The model it trained and promoted is in the lake it was given, traced to source files.
     cfg = load_config("test", lake_root=str(tmp_path / "lake"))
     assert registry.resolve(cfg.model_store, cfg.models.name, "production") >= 1
-    assert str(tmp_path / "aclImdb") in outputs
+    assert f"source:{tmp_path / 'aclImdb'} (files as landed)" in outputs   # the lineage trace's last step
