@@ -6,7 +6,8 @@ client, so that plain Python, not only Spark, can load a model). That bucket is 
 only thing the training and the scoring clusters share.
 
 Credentials come only from the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-optionally AWS_SESSION_TOKEN): never from conf/, and never written anywhere. The
+optionally AWS_SESSION_TOKEN) or from mounted secret files (crosslake/secrets.py): never
+from conf/, and never written anywhere. The
 endpoint of a non-AWS store (MinIO, Ceph, moto) is ``storage.endpoint`` in conf/ or
 AWS_ENDPOINT_URL in the environment.
 """
@@ -20,6 +21,7 @@ from urllib.parse import urlparse
 
 from pyarrow import fs as pafs
 
+from crosslake import secrets
 from crosslake.errors import CrosslakeError
 
 REMOTE_SCHEMES = ("s3a", "s3")
@@ -52,11 +54,13 @@ def is_remote(uri: str) -> bool:
 
 
 def require_credentials(uri: str) -> None:
+    secrets.export(*CREDENTIAL_ENV, "AWS_SESSION_TOKEN")  # mounted secret files -> this process's environment
     missing = [name for name in CREDENTIAL_ENV if not os.environ.get(name)]
     if missing:
         raise CrosslakeError(f"{uri} is on object storage but {' and '.join(missing)} "
                              f"{'is' if len(missing) == 1 else 'are'} not set: export the store's credentials "
-                             f"in the environment (they are never read from conf/)")
+                             f"in the environment or mount them as secret files ({secrets.where(missing[0])}); "
+                             f"they are never read from conf/")
 
 
 def spark_settings(lake_root: str) -> dict[str, str]:

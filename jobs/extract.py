@@ -21,14 +21,13 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
-import os
 import re
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake, ledger, secrets
 from crosslake.config import Config, DatabaseConfig, ExtractConfig
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
@@ -115,11 +114,12 @@ def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allo
 
 
 def credentials(db: DatabaseConfig) -> dict[str, str]:
-    missing = [v for v in (db.user_env, db.password_env) if not os.environ.get(v)]
+    values = {key: secrets.get(name) for key, name in (("user", db.user_env), ("password", db.password_env))}
+    missing = [name for key, name in (("user", db.user_env), ("password", db.password_env)) if not values[key]]
     if missing:
-        raise ConfigError(f"set {' and '.join(missing)} in the environment: the database credentials come only "
-                          f"from there")
-    return {"user": os.environ[db.user_env], "password": os.environ[db.password_env]}
+        raise ConfigError(f"set {' and '.join(missing)} in the environment, or mount them as secret files "
+                          f"({secrets.where(missing[0])}): the database credentials come only from there")
+    return values
 
 
 def _jdbc(spark: SparkSession, db: DatabaseConfig, spec: ExtractConfig):
@@ -155,10 +155,28 @@ def _explain(exc: Exception, db: DatabaseConfig, spec: ExtractConfig) -> Crossla
     if "password authentication failed" in text or "authentication failed" in text.lower():
         return CrosslakeError(f"{where} refused the credentials in {db.user_env}/{db.password_env}: "
                               f"authentication failed")
+    if any(marker in text for marker in CONNECTION_LOST):
+        return CrosslakeError(f"the connection to {where} was lost while reading {spec.table} "
+                              f"({_psql_message(text)}); nothing was written and the watermark did not move: "
+                              f"run the extract again once the database is back")
     if "does not exist" in text:
         return CrosslakeError(f"{where}: table or column of '{spec.table}' does not exist "
                               f"({text.split('ERROR:')[-1].strip().splitlines()[0][:120]})")
-    return CrosslakeError(f"reading {spec.table} from {where} failed: {text.strip().splitlines()[0][:300]}")
+    return CrosslakeError(f"reading {spec.table} from {where} failed: {_psql_message(text)}")
+
+
+# What PostgreSQL's driver says when a session ends under a running query: an administrator
+# (or a fail-over) terminated it, or the socket died.
+CONNECTION_LOST = ("terminating connection", "I/O error occurred while sending to the backend",
+                   "This connection has been closed", "57P01", "Connection reset", "EOFException")
+
+
+def _psql_message(text: str) -> str:
+    """The driver's own message from a JVM trace (py4j's first line only names the call)."""
+    for line in text.splitlines():
+        if "PSQLException:" in line:
+            return line.split("PSQLException:", 1)[1].strip()[:300]
+    return (text.strip().splitlines() or ["unknown error"])[0][:300]
 
 
 def _last_watermark(spark: SparkSession, cfg: Config, name: str) -> tuple[str, str] | None:

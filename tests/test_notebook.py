@@ -10,9 +10,13 @@ import nbformat
 import papermill
 
 from crosslake.config import load_config
+from tests import s3
+from tests.secret_search import leaks
 from train import registry
 
 ROOT = Path(__file__).resolve().parents[1]
+SECRETS = {"AWS_ACCESS_KEY_ID": "AKIANOTEBOOKINJECTED", "AWS_SECRET_ACCESS_KEY": "notebook-injected-secret-5d2e",
+           "LENDING_DB_PASSWORD": "notebook-injected-db-password-91"}
 SMALL = ["generate.train=400", "generate.test=160", "generate.unsup=20", "train.epochs=2",
          "features.max_len=64", "baseline.max_iter=10"]
 
@@ -29,9 +33,12 @@ def test_the_walkthrough_runs_headless_and_does_what_it_says(tmp_path):
     executed = tmp_path / "walkthrough.ipynb"
     parameters = dict(profile="test", lake_root=str(tmp_path / "lake"), source_path=str(tmp_path / "aclImdb"),
                       overrides=SMALL)
-    # Any cell error raises here (papermill.PapermillExecutionError), naming the cell.
-    papermill.execute_notebook(str(ROOT / "notebooks/walkthrough.ipynb"), str(executed), parameters=parameters,
-                               kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
+    # Any cell error raises here (papermill.PapermillExecutionError), naming the cell. The kernel
+    # inherits known secrets, which must not surface in any output.
+    with s3.environment(SECRETS):
+        papermill.execute_notebook(str(ROOT / "notebooks/walkthrough.ipynb"), str(executed), parameters=parameters,
+                                   kernel_name="python3", cwd=str(tmp_path), progress_bar=False)
+    assert leaks(list(SECRETS.values()), texts={"notebook": executed.read_text()}, folders=[tmp_path / "lake"]) == []
 
     nb = nbformat.read(executed, as_version=4)
     outputs = "\n".join(_text(c) for c in nb.cells if c.cell_type == "code")
