@@ -29,7 +29,7 @@ from pyspark.sql.types import StructType
 
 from crosslake import ledger
 from crosslake.config import Config, TableConfig
-from crosslake.errors import CrosslakeError
+from crosslake.errors import CrosslakeError, storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,11 @@ def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[st
         except (CapturedException, Py4JJavaError, *CONFLICTS) as exc:
             conflict = _conflict(exc)
             if conflict is None:
+                if (cause := storage_failure(exc)) is not None:
+                    raise CrosslakeError(
+                        f"table '{name}': writing {cfg.table_path(name)} failed because {cause}; nothing of this "
+                        f"run was committed (a Delta commit is all or nothing), the table is as it was. Run the "
+                        f"job again once the storage is back") from exc
                 raise
             if attempt == WRITE_ATTEMPTS:
                 raise CrosslakeError(

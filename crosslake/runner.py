@@ -20,7 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 from crosslake.config import PROFILE_ENV, available_profiles, load_config
-from crosslake.errors import CrosslakeError
+from crosslake.errors import CrosslakeError, storage_failure
 
 COMMON_OPTIONS = ("profile", "lake_root", "set", "verbose", "command", "tables_command", "lock")
 SKIPPED = 4  # exit code: another run holds this job's --lock (cron: the previous run is still going)
@@ -85,6 +85,13 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
     except CrosslakeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except Exception as exc:
+        if (cause := storage_failure(exc)) is None:
+            raise  # a bug: the traceback is what the report needs
+        log.debug("storage failure", exc_info=True)
+        print(f"error: {module.NAME} failed because {cause}; tables are left as their last commit made them. "
+              f"Run it again once the storage is back (-v shows the trace)", file=sys.stderr)
+        return 1
     finally:
         if spark is not None and owns_session:
             spark.stop()

@@ -30,14 +30,15 @@ def cfg_for(pg, tmp_path, monkeypatch):
     monkeypatch.setenv("LENDING_DB_USER", pg.user)
     monkeypatch.setenv("LENDING_DB_PASSWORD", pg.password)
 
-    def make(table: str, columns: str = COLUMNS_SQL, rows: list[str] = (), url: str | None = None):
+    def make(table: str, columns: str = COLUMNS_SQL, rows: list[str] = (), url: str | None = None,
+             more: tuple[str, ...] = ()):
         pg.sql(f"DROP TABLE IF EXISTS {table}; CREATE TABLE {table} ({columns})", "lending")
         for values in rows:
             pg.sql(f"INSERT INTO {table} VALUES ({values})", "lending")
         return load_config("test", lake_root=str(tmp_path / "lake"), overrides=[
             f"databases.lending.url={url or pg.url('lending')}", "datasets.loans.source.format=jdbc",
             f"extracts.loans.table=public.{table}", "datasets.loans.expectations.output.enough_rows.min=1",
-            "datasets.loans.clean.max_quarantine_fraction=0.5"])
+            "datasets.loans.clean.max_quarantine_fraction=0.5", *more])
 
     return make
 
