@@ -127,12 +127,13 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
     cfg.require_writer("models")
     key = fingerprint(spec=model.spec.to_dict(), train=dataclasses.asdict(tcfg), gold=cfg.table_path(gold_table),
                       version=gold_version)
-    # A killed run with the same model, settings and data resumes from its last epoch;
-    # without one, a model already trained with them is reused rather than trained again.
+    # A model already trained with the same model, settings and data is reused rather than
+    # trained again; otherwise a killed run with them resumes from its last epoch.
     checkpoints = Checkpoints(f"{cfg.scratch}/_checkpoints/{name}", key)
     if fresh:
         checkpoints.clear()
-    elif not checkpoints.exist() and (done := _already_trained(cfg.model_store, name, key)):
+    elif done := _already_trained(cfg.model_store, name, key):
+        checkpoints.clear()  # left by a run killed after it stored the model: nothing to resume
         log.info("%s v%d was already trained with these settings on %s v%d: nothing to do (--fresh retrains)",
                  name, done["version"], gold_table, gold_version)
         registry.set_alias(cfg.model_store, name, "candidate", done["version"])
