@@ -1,5 +1,5 @@
 # The README's two commands: `make pipeline` and `make test`. Both set up what they need first.
-.PHONY: setup pipeline test bench dist notebook k8s clean-lake
+.PHONY: setup pipeline test bench soak dist notebook k8s clean-lake
 
 setup:
 	@bash scripts/setup.sh
@@ -15,7 +15,10 @@ dist: setup
 	bash scripts/build_dist.sh dist
 
 bench: setup
-	.venv/bin/python bench/pipeline_timing.py
+	.venv/bin/python bench/report.py
+
+soak: setup
+	.venv/bin/python bench/report.py --only soak
 
 clean-lake:
 	rm -rf lake data

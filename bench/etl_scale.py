@@ -22,7 +22,7 @@ from crosslake.config import load_config
 from crosslake.runner import setup_logging
 from crosslake.session import build_session
 from jobs import clean, generate, ingest
-from pipeline_timing import machine
+from common import machine, save_result
 
 
 def measure(spark, profile: str, root: Path, reviews: int, dataset: str | None = None) -> tuple[int, float, float]:
@@ -83,6 +83,9 @@ def main() -> None:
     for factor, n, copy_s, clean_s in rows:
         print(f"| {factor}x | {n:,} | {copy_s:.2f} | {clean_s:.2f} | {n / clean_s:,.0f} | {clean_s / copy_s:.1f} "
               f"| {copy_s / copy1:.2f}, {clean_s / clean1:.2f} |")
+    save_result(f"etl_scale_{args.dataset or 'reviews'}", {
+        "base": args.base, "sizes": [{"factor": f, "rows": n, "copy_s": c, "clean_s": s} for f, n, c, s in rows],
+    }, profile=args.profile, workload=args.dataset or "reviews")
 
 
 if __name__ == "__main__":

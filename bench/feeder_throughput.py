@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 import torch
 from pyspark.sql import functions as F
 
+from common import machine, save_result
 from crosslake.config import load_config
 from crosslake.runner import setup_logging
 from crosslake.session import build_session
-from pipeline_timing import machine
 from train.model import ModelSpec, TextCNN
 from train.petastorm_feeder import PetastormFeeder
 
@@ -105,6 +105,9 @@ def main() -> None:
     for name in ("pyarrow", "petastorm", "train step"):
         print(f"| {name} | {rate[name]:,.0f} | {rate[name] / rate['pyarrow']:.2f} | "
               f"{rate[name] / rate['train step']:.2f} |")
+    save_result("feeder_throughput", {"rows": args.rows, "max_len": args.max_len, "samples_per_s": rate},
+                profile=args.profile, batch_size=t.batch_size, workers=t.loader_workers,
+                torch_threads=torch.get_num_threads())
     verdict = "keeps" if rate["petastorm"] >= rate["train step"] else "does NOT keep"
     print(f"\nthe feeder {verdict} the training step busy "
           f"(petastorm delivers {rate['petastorm'] / rate['train step']:.1f}x what one step consumes)")

@@ -12,12 +12,11 @@ BENCHMARKS.md, with the machine it ran on.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
+from common import machine, save_result
 from crosslake.config import load_config
 from crosslake.runner import setup_logging
 from crosslake.session import build_session
@@ -25,13 +24,6 @@ from jobs import clean, features, generate, ingest, score, train
 
 STAGES = (("generate", generate.run), ("ingest", ingest.run), ("clean", clean.run), ("features", features.run),
           ("train", train.run), ("score", score.run))
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
 
 
 def time_pipeline(spark, profile: str, root: Path, size: int) -> tuple[dict[str, float], dict]:
@@ -77,6 +69,13 @@ def main() -> None:
         t = res["train"]
         print(f"\n{label}: CNN test accuracy {t.cnn_test_accuracy:.4f}, TF-IDF LR baseline "
               f"{t.baseline_test_accuracy:.4f} ({t.rows['train']:,} train rows)")
+    save_result("pipeline_timing", {
+        "small": args.small, "large": args.large, "startup_s": startup,
+        "stages": {name: [small[name], large[name]] for name, _ in STAGES},
+        "accuracy": {label: {"train_rows": res["train"].rows["train"], "cnn": res["train"].cnn_test_accuracy,
+                             "baseline": res["train"].baseline_test_accuracy}
+                     for label, res in (("small", small_res), ("large", large_res))},
+    }, profile=args.profile, master=load_config(args.profile).spark.master)
 
 
 if __name__ == "__main__":

@@ -35,17 +35,15 @@ import torch
 from pyspark.sql import functions as F
 from pyspark.sql.types import FloatType
 
+from common import WORDS, machine, random_production_model, save_result
 from crosslake import lake
 from crosslake.config import load_config
 from crosslake.runner import setup_logging
 from crosslake.session import build_session
-from pipeline_timing import machine
 from serving.udf import broadcast_model, with_predictions
-from train import registry
-from train.model import ModelSpec, TextCNN
-from train.store import load_model, predict_proba, save_model
+from train.model import ModelSpec
+from train.store import load_model, predict_proba
 
-WORDS = "the film was great awful boring superb plot acting story and a moving dull".split()
 
 
 def timed(df) -> float:
@@ -159,12 +157,9 @@ def main() -> None:
         try:
             t = cfg.train
             spec = ModelSpec.from_config(t, vocab_size=cfg.features.vocab_size + 2, max_len=cfg.features.max_len)
-            torch.manual_seed(0)
-            vocab = {w: i + 2 for i, w in enumerate(WORDS)}
             tiny = ModelSpec(spec.vocab_size, spec.max_len, 8, 8, (3,), 0.0)
-            tiny_version, _ = save_model(cfg.model_store, "tiny", TextCNN(tiny).eval(), vocab, {"data": {}})
-            version, _ = save_model(cfg.model_store, cfg.models.name, TextCNN(spec).eval(), vocab, {"data": {}})
-            registry.set_alias(cfg.model_store, cfg.models.name, "production", version)
+            tiny_version = random_production_model(cfg, "tiny", tiny)
+            version = random_production_model(cfg)
             stored = load_model(cfg.model_store, cfg.models.name, version)
             torch.set_num_threads(os.cpu_count() or 1)
             batch = batch_bench(spark, cfg, stored, args.rows)
@@ -181,6 +176,11 @@ def main() -> None:
         top, row = figures["in-process PyTorch (no Spark)"], figures["row-at-a-time Python UDF"]
         for name, r in figures.items():
             print(f"| {label} | {name} | {r:,.0f} | {r / top:.2f} | {r / row:.1f} |")
+    save_result("scoring", {"rows": args.rows, "batch_size": cfg.score.batch_size,
+                            "batch": {"cnn": batch, "tiny": light}, "stream": stream,
+                            "spec": {"embed_dim": spec.embed_dim, "num_filters": spec.num_filters,
+                                     "kernel_sizes": list(spec.kernel_sizes)}},
+                profile=args.profile, rate=args.rate, seconds=args.seconds)
     print(f"\nstreaming: {stream['rows sent']:,} rows sent at {args.rate} rows/s (one commit a second; achieved "
           f"{stream['achieved rate']:.1f}/s) for {args.seconds} s, trigger every 1 s; "
           f"{stream['rows scored']:,} scored, {stream['duplicates']} duplicates")

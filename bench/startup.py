@@ -1,0 +1,82 @@
+"""What starting a job costs, side by side in one run: how much of a short job is start-up.
+
+    .venv/bin/python bench/startup.py [--repeat 3] [--profile local]
+
+On a small lake (one 2,000-row table), three ways to do the same small piece of work
+(`crosslake tables list`: open every table's Delta log and count its rows):
+  (a) `crosslake --help` in a new process: Python and crosslake's imports, no JVM (the floor
+      of any command);
+  (b) `crosslake tables list` in a new process: imports, the JVM, the Spark session with
+      Delta, the work, the shutdown, as cron, Airflow or a Kubernetes Job pays it every run;
+  (c) the same job's `run` in a session that is already up (a notebook, a long-lived
+      service): the work alone.
+Each is measured --repeat times, interleaved; the medians are compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import machine, save_result
+from crosslake import lake
+from crosslake.config import load_config
+from crosslake.runner import setup_logging
+from crosslake.session import build_session
+from jobs import tables
+
+CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
+
+
+def timed_process(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run([CROSSLAKE, *argv], check=True, capture_output=True, timeout=600)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--profile", default="local")
+    args = ap.parse_args()
+    setup_logging()
+    times: dict[str, list[float]] = {"help": [], "process": [], "in_session": []}
+    with tempfile.TemporaryDirectory(prefix="crosslake-bench-startup-") as tmp:
+        cfg = load_config(args.profile, lake_root=str(Path(tmp) / "lake"))
+        started = time.perf_counter()
+        spark = build_session("bench-startup", cfg)
+        session_start = time.perf_counter() - started
+        try:
+            df = spark.range(2000).selectExpr("cast(id as string) as review_id", "'text' as text",
+                                              "current_timestamp() as received_at")
+            lake.write_table(df, cfg, "incoming", mode="append", record=False)
+            job = ["tables", "list", "--profile", args.profile, "--lake-root", cfg.lake.root]
+            timed_process(job)  # warm the OS file cache for the jars and the venv
+            tables.run(spark, cfg)
+            for _ in range(args.repeat):
+                times["help"].append(timed_process(["--help"]))
+                times["process"].append(timed_process(job))
+                t0 = time.perf_counter()
+                tables.run(spark, cfg)
+                times["in_session"].append(time.perf_counter() - t0)
+        finally:
+            spark.stop()
+    median = {k: statistics.median(v) for k, v in times.items()}
+    print(f"\nmachine: {machine()}\nprofile: {args.profile}; medians of {args.repeat}\n")
+    print("| how | seconds | vs the work alone |")
+    print("|---|---:|---:|")
+    for key, label in (("help", "`crosslake --help`, new process (imports only)"),
+                       ("process", "`crosslake tables list`, new process (JVM + session + work)"),
+                       ("in_session", "the same work in a running session")):
+        print(f"| {label} | {median[key]:.2f} | {median[key] / median['in_session']:.1f} |")
+    save_result("startup", {"median_s": median, "all_s": times, "session_start_s": session_start},
+                profile=args.profile, repeat=args.repeat)
+
+
+if __name__ == "__main__":
+    main()
