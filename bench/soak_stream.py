@@ -220,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency_p99_s": float(np.percentile(lat["s"], 99)), "latency_max_s": float(lat["s"].max()),
         "latency_p50_first_quarter_s": float(np.median(by_time[:quarter])),
         "latency_p50_last_quarter_s": float(np.median(by_time[-quarter:])),
+        **{f"latency_p{q}_after_first_quarter_s": float(np.percentile(by_time[quarter:], q)) for q in (50, 95, 99)},
         "catch_up_s": catch_up_s,
         **{f"{k}_{stat}": float(f([s[k] for s in samples if s.get(k) is not None]))
            for k in ("jvm_mb", "python_mb", "heap_mb") for stat, f in (("min", min), ("max", max))},
