@@ -74,7 +74,8 @@ def startup_section(r: dict) -> list[str]:
         f"| {m['process'] / m['in_session']:.1f} |",
         f"| the same work in a running session | {m['in_session']:.2f} | 1.0 |", "",
         f"- A job started by cron, Airflow or a Kubernetes Job pays **{m['process'] - m['in_session']:.1f} s** "
-        f"before and after its work (of which {m['help']:.1f} s is Python's imports); a notebook or a "
+        f"before and after its work (of which {m['help']:.1f} s is Python's imports: the CLI imports every job "
+        f"module, torch and pyspark included, even for `--help`); a notebook or a "
         f"long-lived session pays it once. Jobs that run for minutes do not notice; a stream with "
         f"`availableNow` every few minutes does, which is why the scoring side can keep one always on.",
         "",
@@ -146,7 +147,7 @@ def feeder_section(r: dict) -> list[str]:
             "petastorm feeder as training reads it, the same Parquet files read directly with pyarrow (the upper "
             "bound), and the CNN's training step on batches already in memory.", "",
             "| path | samples/s | vs pyarrow | vs training step |", "|---|---:|---:|---:|",
-            *(f"| {name} | {rate[name]:,.0f} | {rate[name] / rate['pyarrow']:.2f} | "
+            *(f"| {name} | {rate[name]:,.0f} | {rate[name] / rate['pyarrow']:.3f} | "
               f"{rate[name] / rate['train step']:.1f} |" for name in ("pyarrow", "petastorm", "train step")), "",
             f"- On this CPU the feeder delivers **{rate['petastorm'] / rate['train step']:.1f}x** what the training "
             f"step consumes; it reaches {rate['petastorm'] / rate['pyarrow']:.0%} of a direct pyarrow read (it "
