@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite BENCHMARKS.md from their results: `make bench`.
 
-    .venv/bin/python bench/report.py                  # every benchmark (~20 min on 2 cores), then the report
+    .venv/bin/python bench/report.py                  # every benchmark (~13 min on 2 cores), then the report
     .venv/bin/python bench/report.py --only startup feeder_throughput
     .venv/bin/python bench/report.py --soak           # also the 20-minute streaming soak (make soak)
     .venv/bin/python bench/report.py --render-only    # the report from the results already there
