@@ -9,8 +9,9 @@ import platform
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"   # <name>.json per benchmark (git-ignored)
+RESULTS = Path(__file__).resolve().parent / "results"   # <name>.json per benchmark: the figures behind BENCHMARKS.md
 CHARTS = Path(__file__).resolve().parent / "charts"     # PNGs that BENCHMARKS.md shows (committed, small)
+WORDS = "the film was great awful boring superb plot acting story and a moving dull".split()
 
 
 def machine() -> str:
@@ -47,5 +48,3 @@ def random_production_model(cfg, name: str | None = None, spec=None) -> int:
         registry.set_alias(cfg.model_store, cfg.models.name, "production", version)
     return version
 
-
-WORDS = "the film was great awful boring superb plot acting story and a moving dull".split()

@@ -26,26 +26,30 @@ class DataQualityError(CrosslakeError):
 
 # What a JVM or object-store failure looks like when the cause is the storage underneath, not
 # the job: (text found in the error's trace, what to tell the user). The first match wins.
-STORAGE_FAILURES = (
+DISK_FAILURES = (
     ("No space left on device", "the disk is full"),
     ("Disk quota exceeded", "the disk quota is exhausted"),
-    ("java.net.ConnectException", "the object store could not be reached (connection refused)"),
+)
+NETWORK_FAILURES = (
     ("Connection refused", "the object store could not be reached (connection refused)"),
     ("Connection reset", "the connection to the object store was cut (connection reset)"),
     ("NoHttpResponseException", "the object store stopped answering"),
     ("SocketTimeoutException", "the object store did not answer in time"),
     ("UnknownHostException", "the object store's host name does not resolve"),
     ("Unable to execute HTTP request", "the object store could not be reached"),
-    ("AWSClientIOException", "the object store could not be reached"),
     ("NETWORK_CONNECTION", "the object store could not be reached"),
 )
+# A network failure is the object store's only when the trace is the S3 client's (S3A's or
+# pyarrow's): "Connection reset" is also what Spark says when a Python worker dies.
+OBJECT_STORE_TRACE = ("S3AFileSystem", "org.apache.hadoop.fs.s3a", "software.amazon.awssdk", "AWS Error")
+NOT_STORAGE = ("Python worker exited unexpectedly", "PythonException")
 
 
 def storage_failure(exc: BaseException) -> str | None:
     """What went wrong underneath, if `exc` (a Spark/py4j/pyarrow error, or anything it was
-    raised from) failed because of the disk or the object store; None otherwise. Looks at
-    the whole JVM trace, causes included: Spark wraps the executor's IOException in a
-    SparkException whose own first line says only that a stage failed."""
+    raised from) failed because the disk is full or the object store cannot be reached; None
+    otherwise. Looks at the whole JVM trace, causes included: Spark wraps the executor's
+    IOException in a SparkException whose own first line says only that a stage failed."""
     texts: list[str] = []
     seen: BaseException | None = exc
     while seen is not None and len(texts) < 10:
@@ -53,7 +57,7 @@ def storage_failure(exc: BaseException) -> str | None:
         texts.append(str(getattr(seen, "_stackTrace", "") or ""))   # pyspark's CapturedException
         seen = seen.__cause__ or seen.__context__
     text = "\n".join(texts)
-    for marker, meaning in STORAGE_FAILURES:
-        if marker in text:
-            return meaning
-    return None
+    if any(marker in text for marker in NOT_STORAGE):
+        return None
+    failures = DISK_FAILURES + (NETWORK_FAILURES if any(m in text for m in OBJECT_STORE_TRACE) else ())
+    return next((meaning for marker, meaning in failures if marker in text), None)

@@ -22,20 +22,20 @@ SECRETS_DIR_ENV = "CROSSLAKE_SECRETS_DIR"
 def get(name: str) -> str | None:
     if value := os.environ.get(name):
         return value
-    candidates = []
-    if path := os.environ.get(f"{name}_FILE"):
-        candidates.append(Path(path))
-    if folder := os.environ.get(SECRETS_DIR_ENV):
-        candidates.append(Path(folder) / name)
-    for path in candidates:
-        try:
-            return path.read_text().rstrip("\r\n")
-        except FileNotFoundError:
-            if path.parent != Path(os.environ.get(SECRETS_DIR_ENV, "\0")):
-                raise ConfigError(f"{name}_FILE names {path}, which does not exist") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read the secret file {path} for {name}: {exc.strerror}") from None
+    if path := os.environ.get(f"{name}_FILE"):   # named explicitly: it must be there
+        return _read(Path(path), name, f"{name}_FILE names {path}, which does not exist")
+    if (folder := os.environ.get(SECRETS_DIR_ENV)) and (Path(folder) / name).is_file():
+        return _read(Path(folder) / name, name, "")
     return None
+
+
+def _read(path: Path, name: str, missing: str) -> str:
+    try:
+        return path.read_text().rstrip("\r\n")
+    except FileNotFoundError:
+        raise ConfigError(missing) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read the secret file {path} for {name}: {exc.strerror}") from None
 
 
 def export(*names: str) -> None:

@@ -15,7 +15,7 @@ import torch
 
 from crosslake import lake
 from crosslake.config import load_config
-from crosslake.errors import CrosslakeError
+from crosslake.errors import CrosslakeError, storage_failure
 from jobs import generate, ingest
 from tests import s3
 from tests.faults.link import CuttableLink
@@ -125,3 +125,13 @@ def test_store_stops_mid_model_upload_then_rerun_completes(store, tmp_path, cut_
     reloaded = load_model(uri, "m")
     assert reloaded.version == 3 and torch.equal(reloaded.model(ids), candidate(ids))
     assert f"models-{tmp_path.name}/m/v3/metadata.json" in server.keys(f"models-{tmp_path.name}/")
+
+
+def test_only_storage_failures_are_called_storage_failures():
+    s3a = "java.net.SocketException: Connection reset\n\tat org.apache.hadoop.fs.s3a.S3AFileSystem.putObject"
+    assert storage_failure(RuntimeError(s3a)) == "the connection to the object store was cut (connection reset)"
+    assert storage_failure(RuntimeError("java.io.IOException: No space left on device")) == "the disk is full"
+    # the same words from a dying Python worker, or from no S3 client at all, are not the store's
+    assert storage_failure(RuntimeError(f"Python worker exited unexpectedly (crashed)\n{s3a}")) is None
+    assert storage_failure(RuntimeError("java.net.SocketException: Connection reset")) is None
+    assert storage_failure(ValueError("a bug")) is None
