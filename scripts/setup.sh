@@ -64,12 +64,14 @@ wanted() { [[ "$WANTED" == *" $1 "* ]]; }
 if wanted gpu; then
   # shellcheck source=../jars/gpu.env
   . jars/gpu.env
-  gpu_jar=.jars-gpu/$(basename "$RAPIDS_ARTIFACT")-$RAPIDS_VERSION.jar
+  gpu_jar=.jars-gpu/$RAPIDS_ARTIFACT-$RAPIDS_VERSION.jar
   if [ "$(cat .jars-gpu/.crosslake-stamp 2>/dev/null)" != "$RAPIDS_SHA1" ]; then
-    log "downloading the RAPIDS Accelerator $RAPIDS_VERSION from Maven Central into .jars-gpu/ (about 1 GB, first time only)"
-    rm -rf .jars-gpu && mkdir -p .jars-gpu
-    curl -fsSL --retry 3 -o "$gpu_jar.part" \
-      "https://repo1.maven.org/maven2/$RAPIDS_ARTIFACT/$RAPIDS_VERSION/$(basename "$gpu_jar")"
+    log "resolving the RAPIDS Accelerator $RAPIDS_VERSION from Maven Central into .jars-gpu/ (about 1 GB, first time only)"
+    rm -rf .jars-gpu && mkdir -p .jars-gpu/.part
+    # Maven fetches the jar alone (the artifact publishes no usable pom; nothing transitive is needed).
+    mvn -q -B dependency:copy -Dartifact="$RAPIDS_COORDINATES" -Dtransitive=false \
+        -DoutputDirectory="$PWD/.jars-gpu/.part"
+    mv .jars-gpu/.part/*.jar "$gpu_jar.part" && rmdir .jars-gpu/.part
     got=$(sha1sum "$gpu_jar.part" | cut -d' ' -f1)
     if [ "$got" != "$RAPIDS_SHA1" ]; then
       rm -f "$gpu_jar.part"
