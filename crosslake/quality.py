@@ -72,9 +72,10 @@ def label_skew(df: DataFrame, *, suite: str, label: str, positive: object, max_s
     n_q, n_p = (q["n"] if q else 0), (p["n"] if p else 0)
     q_rate = q["pos"] / n_q if n_q else None
     p_rate = p["pos"] / n_p if n_p else None
-    skew = abs(q_rate - p_rate) if q_rate is not None and p_rate is not None else 0.0
+    # rounded: 0.8 - 0.5 is 0.30000000000000004 in floating point, and must not exceed a limit of 0.3
+    skew = round(abs(q_rate - p_rate), 6) if q_rate is not None and p_rate is not None else 0.0
     observed = {"quarantined_positive_rate": q_rate, "published_positive_rate": p_rate,
-                "quarantined_labelled": n_q, "published_labelled": n_p, "skew": round(skew, 4)}
+                "quarantined_labelled": n_q, "published_labelled": n_p, "skew": skew}
     return CheckResult(suite=suite, check="label_skew", group="input", expectation="crosslake.label_skew",
                        success=not (n_q >= min_rows and skew > max_skew), observed_value=observed,
                        unexpected_count=None, element_count=n_q + n_p)

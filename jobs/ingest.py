@@ -40,6 +40,7 @@ from pyspark.sql import functions as F
 
 from crosslake import lake, ledger
 from crosslake.config import Config
+from crosslake.errors import ConfigError
 from crosslake.files import read_local, scan_local
 from crosslake.runner import job_main, new_run_id
 from sources.imdb_reader import open_corpus
@@ -62,7 +63,7 @@ def add_arguments(parser) -> None:
 class IngestResult:
     source: str
     files_listed: int      # entries in the review folders
-    files_read: int        # opened this run (added or changed by their listing)
+    files_read: int        # files opened this run (added, or changed by their listing)
     added: int
     changed: int
     deleted: int
@@ -96,6 +97,9 @@ def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset:
     ledger.record_input(f"source:{corpus.origin}", None)
     max_bytes = cfg.ingest.max_file_bytes
     listed = {corpus.origin_path(e.path): e for e in scan_local(corpus.root, corpus.review_dirs, max_bytes=max_bytes)}
+    if not listed:  # review folders holding only empty directories
+        raise ConfigError(f"no review files under {corpus.origin}: its review folders hold only empty "
+                          f"directories; point source.path (--set source.path=...) at the corpus")
     path = cfg.table_path("bronze")
     bronze = landed = None
     if lake.exists(spark, path):
@@ -125,13 +129,14 @@ def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset:
         version = lake.write_table(state, cfg, "bronze", mode="sync")
     rows = spark.read.format("delta").load(path).count()
     result = IngestResult(
-        corpus.origin, len(listed), len(new) + len(stale), len(new), changed, len(gone),
+        corpus.origin, len(listed), sum(listed[p].issue is None for p in new + stale), len(new), changed, len(gone),
         len(listed) - len(new) - changed, lake.TableInfo("bronze", path, version, rows),
         dict(Counter(e.issue for e in listed.values() if e.issue)))
     for key in ("files_listed", "files_read", "added", "changed", "deleted", "unchanged"):
         ledger.record_count(key, getattr(result, key))
-    if fresh is not None:
-        fresh.unpersist()
+    for df in (fresh, bronze):
+        if df is not None:
+            df.unpersist()
     return result
 
 

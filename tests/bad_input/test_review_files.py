@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from crosslake import lake
+from crosslake import lake, quality
 from crosslake.config import load_config
 from crosslake.errors import DataQualityError
 from jobs import clean, ingest
@@ -223,10 +223,21 @@ def test_a_quarantine_skewed_to_one_label_blocks_naming_both_rates(batch, spark)
             f"positive against ") in message
     assert "above clean.max_label_skew=0.01" in message and "--set clean.max_label_skew=..." in message
     assert "quarantine_fraction" not in message
-    # below label_skew_min_rows the same mix is not judged
-    lenient = cfg_for(root, "ingest.max_file_bytes=4096", "clean.max_quarantine_fraction=0.9",
-                      "clean.max_label_skew=0.01", f"clean.label_skew_min_rows={len(quarantined) + 1}")
-    assert clean.run(spark, lenient).quarantined == len(QUARANTINED)
+
+
+def test_label_skew_judges_only_enough_labelled_rows(spark):
+    """The check on its own (a boolean label, as a tabular dataset has): rates, threshold, minimum."""
+    rows = [(True, True)] * 8 + [(True, False)] * 2 + [(True, None)] * 5 + [(False, True)] * 5 + [(False, False)] * 5
+    df = spark.createDataFrame(rows, "quarantined boolean, y boolean")
+    judged = quality.label_skew(df, suite="s", label="y", positive=True, max_skew=0.2, min_rows=10)
+    assert not judged.success and judged.observed_value == {
+        "quarantined_positive_rate": 0.8, "published_positive_rate": 0.5, "quarantined_labelled": 10,
+        "published_labelled": 10, "skew": 0.3}
+    assert quality.label_skew(df, suite="s", label="y", positive=True, max_skew=0.2, min_rows=11).success
+    assert quality.label_skew(df, suite="s", label="y", positive=True, max_skew=0.3, min_rows=10).success
+    message = quality.describe_failure(judged, {"label_skew": ("clean.max_label_skew", 0.2)})
+    assert message.startswith("s.label_skew: 80.0% of the 10 quarantined labelled rows are positive against "
+                              "50.0% of the 10 published ones, a gap of 30.0% above clean.max_label_skew=0.2")
 
 
 def test_a_changed_source_is_mirrored(tmp_path, spark):
