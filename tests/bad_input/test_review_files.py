@@ -195,34 +195,36 @@ def test_conflicts_are_recorded_as_row_checks(batch):
     assert cleaned.quarantine_reasons["file_too_large:7000"] == 1
 
 
-def test_the_block_message_gives_fraction_limit_and_setting(batch, spark):
-    root, _, _, cleaned, _ = batch
-    strict = cfg_for(root, "ingest.max_file_bytes=4096", "clean.max_label_skew=1.0")
+@pytest.fixture(scope="module")
+def blocked(batch, spark):
+    """One more clean of the batch's bronze with both limits strict: what does the user read?"""
+    root = batch[0]
+    strict = cfg_for(root, "ingest.max_file_bytes=4096", "clean.max_label_skew=0.01", "clean.label_skew_min_rows=5")
     with pytest.raises(DataQualityError) as info:
         clean.run(spark, strict)
+    return str(info.value)
+
+
+def test_the_block_message_gives_fraction_limit_and_setting(batch, blocked):
+    cleaned = batch[3]
     total, n = cleaned.rows_in, cleaned.quarantined
-    message = str(info.value)
-    assert "\n" not in message
+    assert "\n" not in blocked and blocked.startswith("silver publish blocked by data quality: ")
     assert (f"silver_reviews.quarantine_fraction: quarantined {n / total:.1%} of rows ({n} of {total}), above "
             f"clean.max_quarantine_fraction=0.05: fix the source or raise the limit with "
-            f"--set clean.max_quarantine_fraction=...") in message
-    assert "label_skew" not in message
+            f"--set clean.max_quarantine_fraction=...") in blocked
 
 
-def test_a_quarantine_skewed_to_one_label_blocks_naming_both_rates(batch, spark):
-    root, _, _, _, tables = batch
-    cfg = cfg_for(root, "ingest.max_file_bytes=4096", "clean.max_quarantine_fraction=0.9",
-                  "clean.max_label_skew=0.01", "clean.label_skew_min_rows=5")
+def test_a_quarantine_skewed_to_one_label_blocks_naming_both_rates(batch, blocked):
+    tables = batch[4]
     # labelled: a file directly in a pos/neg folder (the nested ones have no folder label)
     quarantined = tables["quarantine"].filter(F.col("file").rlike(r"^train/(pos|neg)/[^/]+$")).collect()
+    published = tables["silver"].filter(F.col("label").isNotNull()).collect()
     q_pos = sum(r.file.startswith("train/pos/") for r in quarantined) / len(quarantined)
-    with pytest.raises(DataQualityError) as info:
-        clean.run(spark, cfg)
-    message = str(info.value)
+    p_pos = (sum(r.label for r in published) + 1) / (len(published) + 1)   # + the repeat dropped (positive)
     assert (f"silver_reviews.label_skew: {q_pos:.1%} of the {len(quarantined)} quarantined labelled rows are "
-            f"positive against ") in message
-    assert "above clean.max_label_skew=0.01" in message and "--set clean.max_label_skew=..." in message
-    assert "quarantine_fraction" not in message
+            f"positive against {p_pos:.1%} of the {len(published) + 1} published ones, a gap of "
+            f"{round(abs(q_pos - p_pos), 6):.1%} above clean.max_label_skew=0.01: ") in blocked
+    assert "--set clean.max_label_skew=..." in blocked
 
 
 def test_label_skew_judges_only_enough_labelled_rows(spark):
