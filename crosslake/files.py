@@ -114,7 +114,10 @@ def scan_local(root: str | Path, folders: list[str | Path], *, max_bytes: int) -
 
 
 def _judge(path: Path, root: Path, max_bytes: int) -> Iterator[Entry]:
-    st = os.lstat(path)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:  # removed while the folder was being listed: it is gone from the source
+        return
     if stat.S_ISLNK(st.st_mode):
         yield _entry(path, st, _link_issue(path, root))
     elif stat.S_ISDIR(st.st_mode):
@@ -129,12 +132,17 @@ def _nested(folder: Path) -> Iterator[Entry]:
     """Every non-directory under `folder`, at any depth, as nested_file (links not followed)."""
     stack = [folder]
     while stack:
-        with os.scandir(stack.pop()) as it:
-            for item in sorted(it, key=lambda e: e.name):
-                if item.is_dir(follow_symlinks=False):
-                    stack.append(Path(item.path))
-                else:
-                    yield _entry(Path(item.path), item.stat(follow_symlinks=False), "nested_file")
+        current = stack.pop()
+        try:
+            items = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError:  # a directory that cannot be listed is still counted, as one unreadable entry
+            yield _entry(current, os.lstat(current), "unreadable")
+            continue
+        for item in items:
+            if item.is_dir(follow_symlinks=False):
+                stack.append(Path(item.path))
+            else:
+                yield _entry(Path(item.path), item.stat(follow_symlinks=False), "nested_file")
 
 
 def _link_issue(path: Path, root: Path) -> str:

@@ -86,7 +86,7 @@ def describe_failure(check: CheckResult, limits: dict[str, tuple[str, float]]) -
     if check.check not in limits:
         return check.describe()
     setting, limit = limits[check.check]
-    fix, name = f"--set {setting}=...", f"{check.suite}.{check.check}"
+    fix, name = f"--set {setting}=<limit>", f"{check.suite}.{check.check}"
     if check.check == "label_skew" and isinstance(check.observed_value, dict):
         o = check.observed_value
         return (f"{name}: {o['quarantined_positive_rate']:.1%} of the "

@@ -211,7 +211,7 @@ def test_the_block_message_gives_fraction_limit_and_setting(batch, blocked):
     assert "\n" not in blocked and blocked.startswith("silver publish blocked by data quality: ")
     assert (f"silver_reviews.quarantine_fraction: quarantined {n / total:.1%} of rows ({n} of {total}), above "
             f"clean.max_quarantine_fraction=0.05: fix the source or raise the limit with "
-            f"--set clean.max_quarantine_fraction=...") in blocked
+            f"--set clean.max_quarantine_fraction=<limit>") in blocked
 
 
 def test_a_quarantine_skewed_to_one_label_blocks_naming_both_rates(batch, blocked):
@@ -224,7 +224,7 @@ def test_a_quarantine_skewed_to_one_label_blocks_naming_both_rates(batch, blocke
     assert (f"silver_reviews.label_skew: {q_pos:.1%} of the {len(quarantined)} quarantined labelled rows are "
             f"positive against {p_pos:.1%} of the {len(published) + 1} published ones, a gap of "
             f"{round(abs(q_pos - p_pos), 6):.1%} above clean.max_label_skew=0.01: ") in blocked
-    assert "--set clean.max_label_skew=..." in blocked
+    assert "--set clean.max_label_skew=<limit>" in blocked
 
 
 def test_label_skew_judges_only_enough_labelled_rows(spark):
