@@ -166,6 +166,15 @@ class CleanConfig:
     max_text_chars: int
     max_quarantine_fraction: float
     min_rows: int
+    # input check: the positive rate among quarantined labelled rows may differ from the
+    # published rows' by at most this much (absolute), once label_skew_min_rows are quarantined
+    max_label_skew: float = 0.2
+    label_skew_min_rows: int = 20
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    max_file_bytes: int = 10 * 1024 * 1024  # a larger file is not read: bronze keeps its size, clean quarantines it
 
 
 @dataclass(frozen=True)
@@ -236,6 +245,7 @@ class Config:
     serve: ServeConfig
     spark: SparkConfig
     maintenance: MaintenanceConfig
+    ingest: IngestConfig = IngestConfig()
 
     def table(self, name: str) -> TableConfig:
         if name not in self.tables:

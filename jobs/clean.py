@@ -4,8 +4,13 @@
     spark-submit --jars <.jars/*.jar, comma-separated> jobs/clean.py
 
 Rows failing a row-level check go to the quarantine table with the failed checks
-named and their original bytes kept. A failed batch-level check publishes nothing and
-exits with code 3. The job checks and logs:
+named and their original bytes kept: the suite's checks, a file that ingest did not read
+(its issue: link_outside_source, nested_file, file_too_large:<bytes>, ...), control
+characters in the text, and conflicts between otherwise good rows (two files with one
+review_id: duplicate_review_id; one text under both labels: conflicting_labels; every row
+involved). Identical texts under one label are de-duplicated (the test copy wins). A
+failed batch-level check (the quarantine fraction, the label skew of the quarantine, the
+output checks) publishes nothing and exits with code 3. The job checks and logs:
 rows in = rows published + rows quarantined + duplicates dropped.
 """
 
@@ -30,8 +35,8 @@ from expectations.silver_reviews import silver_reviews_suite
 from expectations.suite import CheckResult, run_checks
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.reviews import (
-    feedback_training_rows, filter_duplicates, select_silver, with_clean_text, with_content_hash, with_decoded_text,
-    with_label, with_source_fields, with_split,
+    feedback_training_rows, filter_duplicates, review_checks, select_silver, with_clean_text, with_conflict_checks,
+    with_content_hash, with_decoded_text, with_file_issue_named, with_label, with_source_fields, with_split,
 )
 
 NAME = "clean"
@@ -71,8 +76,27 @@ class CleanResult:
 
 
 def parse_bronze(bronze: DataFrame) -> DataFrame:
+    if "file_issue" not in bronze.columns:  # a bronze version landed before ingest recorded issues
+        bronze = bronze.withColumn("file_issue", F.lit(None).cast("string"))
     return (bronze.transform(with_source_fields).transform(with_decoded_text)
-            .transform(with_clean_text).transform(with_label))
+            .transform(with_clean_text).transform(with_label).transform(with_content_hash))
+
+
+def flag_rows(parsed: DataFrame, suite) -> DataFrame:
+    """Every check a row fails (failed_checks), and whether it is quarantined."""
+    return (parsed.transform(with_failed_checks, {**review_checks(), **suite.row_predicates()})
+            .transform(with_file_issue_named).transform(with_conflict_checks)
+            .withColumn("quarantined", F.size("failed_checks") > 0))
+
+
+def builtin_check_results(suite, reasons: dict[str, int], rows_in: int) -> list[CheckResult]:
+    """Results of the row checks beside the GX suite (file issues, control characters,
+    conflicts), recorded like the suite's own."""
+    names = [*review_checks(), "duplicate_review_id", "conflicting_labels"]
+    count = lambda name: sum(n for r, n in reasons.items() if r == name or r.startswith(f"{name}:"))  # noqa: E731
+    return [CheckResult(suite=suite.name, check=name, group="row", expectation="crosslake.record_check",
+                        success=count(name) == 0, observed_value=None, unexpected_count=count(name),
+                        element_count=rows_in) for name in names]
 
 
 def quarantine_rows(flagged: DataFrame, run_id: str, bronze_version: int) -> DataFrame:
@@ -120,15 +144,14 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
     flagged = (
         lake.read_table(spark, cfg, "bronze", version=bronze_version)
         .transform(parse_bronze)
-        .transform(with_failed_checks, suite.row_predicates())
-        .withColumn("quarantined", F.size("failed_checks") > 0)
+        .transform(flag_rows, suite)
         .cache()
     )
     rows_in = flagged.count()
     if rows_in == 0:
         raise CrosslakeError(f"bronze version {bronze_version} is empty: run `crosslake ingest` on a corpus first")
     quarantine = quarantine_rows(flagged, run_id, bronze_version).cache()
-    passed = (flagged.transform(filter_passed).transform(with_content_hash)
+    passed = (flagged.transform(filter_passed)
               .transform(with_split, validation_fraction=cfg.clean.validation_fraction, seed=cfg.clean.split_seed))
     corpus = passed.transform(filter_duplicates).transform(select_silver).cache()
     n_quarantined, n_passed, n_corpus = quarantine.count(), passed.count(), corpus.count()
@@ -137,12 +160,18 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
     silver, n_feedback = with_feedback(spark, cfg, corpus)
     silver = silver.cache()
     reasons = quality.quarantine_reasons(quarantine)
-    checks = row_check_results(suite, reasons, rows_in) + run_checks(flagged, suite, "input") \
-        + run_checks(silver, suite, "output")
+    checks = (builtin_check_results(suite, reasons, rows_in) + row_check_results(suite, reasons, rows_in)
+              + run_checks(flagged, suite, "input")
+              + [quality.label_skew(flagged, suite=suite.name, label="label", positive=1,
+                                    max_skew=cfg.clean.max_label_skew, min_rows=cfg.clean.label_skew_min_rows)]
+              + run_checks(silver, suite, "output"))
     # Quarantine is written even when the publish is blocked: it is the record of what was wrong.
     q_version = lake.write_table(quarantine, cfg, "quarantine", mode="sync")
     quality.block_if_failed(spark, cfg, checks, run_id, "silver",
-                            "inspect `crosslake tables show quarantine` and the source files.")
+                            "inspect `crosslake tables show quarantine` and the source files.",
+                            limits={"quarantine_fraction": ("clean.max_quarantine_fraction",
+                                                            cfg.clean.max_quarantine_fraction),
+                                    "label_skew": ("clean.max_label_skew", cfg.clean.max_label_skew)})
     s_version = lake.write_table(silver, cfg, "silver", mode="sync")
     quality.record_results(spark, cfg, checks, run_id, table_version=s_version, table="silver")
     for df in (flagged, quarantine, corpus, silver):

@@ -3,9 +3,27 @@
     crosslake ingest [--source PATH]
     spark-submit --jars .jars/delta-spark_2.13-4.0.1.jar,.jars/delta-storage-4.0.1.jar jobs/ingest.py
 
-Each file becomes one bronze row: source path, content bytes, size, modification time,
-ingest time and run id. Re-running on the same files adds nothing (files are keyed by
-path); new files are added.
+Each entry of the review folders becomes one bronze row: source path, content bytes, size,
+modification time, ingest time, run id, and file_issue: why an entry was not read (a link,
+a fifo, a nested file, a file over ingest.max_file_bytes: the policy is in
+crosslake/files.py). Such rows keep null content and are quarantined by clean, named.
+
+Bronze mirrors the source, keyed by source path (rows landed from another source are
+left alone). The listing (path, size, modification time) is compared with bronze first:
+
+  added      a path bronze does not have: read and inserted.
+  changed    size, modification time or issue differ: read again, and the row replaced.
+             When the bytes turn out identical (content hash), only its time is updated
+             and it counts as unchanged.
+  deleted    a path the source no longer has: its row is deleted from bronze, and the
+             next clean removes it from silver and quarantine (they sync with bronze).
+             The Delta history keeps it (`crosslake tables show bronze --version N`, and
+             silver's change feed records the delete).
+  unchanged  same path, size and time: not read again (a re-run on an unchanged corpus
+             reads no file and commits nothing).
+
+A renamed file is one delete and one add, so it publishes under its new id. The counts
+are printed and recorded in the run ledger.
 """
 
 from __future__ import annotations
@@ -14,13 +32,16 @@ import sys
 
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from crosslake import lake, ledger
 from crosslake.config import Config
-from crosslake.files import read_files
+from crosslake.errors import ConfigError
+from crosslake.files import read_local, scan_local
 from crosslake.runner import job_main, new_run_id
 from sources.imdb_reader import open_corpus
 from transforms.landing import with_landing_fields
@@ -41,14 +62,29 @@ def add_arguments(parser) -> None:
 @dataclass
 class IngestResult:
     source: str
-    files_read: int
-    rows_added: int
+    files_listed: int      # entries in the review folders
+    files_read: int        # files opened this run (added, or changed by their listing)
+    added: int
+    changed: int
+    deleted: int
+    unchanged: int
     table: lake.TableInfo
+    not_read: dict[str, int] = field(default_factory=dict)  # issue -> entries in the source not read
+
+    @property
+    def rows_added(self) -> int:
+        return self.added
 
     def report(self) -> str:
         t = self.table
-        return (f"bronze: {t.path} (version {t.version}, {t.rows:,} rows)\n"
-                f"  read {self.files_read:,} files from {self.source}; {self.rows_added:,} new")
+        out = (f"bronze: {t.path} (version {t.version}, {t.rows:,} rows)\n"
+               f"  listed {self.files_listed:,} files in {self.source}: {self.added:,} added, "
+               f"{self.changed:,} changed, {self.deleted:,} deleted, {self.unchanged:,} unchanged "
+               f"({self.files_read:,} read)")
+        if self.not_read:
+            shown = ", ".join(f"{k}: {v:,}" for k, v in sorted(self.not_read.items()))
+            out += f"\n  {sum(self.not_read.values()):,} not read ({shown}); clean quarantines them"
+        return out
 
 
 def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset: str | None = None,
@@ -59,21 +95,82 @@ def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset:
         return tabular_ingest.run(spark, cfg, dataset, source=source, full=full)
     corpus = open_corpus(source or cfg.source.path, landing_dir=f"{cfg.scratch}/_landing")
     ledger.record_input(f"source:{corpus.origin}", None)
-    files = read_files(spark, [str(d) for d in corpus.review_dirs])
-    bronze = files.transform(
-        with_landing_fields, run_id=new_run_id(), origin=corpus.origin,
-        local_prefix=str(corpus.extracted_to) if corpus.archive else None,
-        origin_prefix=f"{corpus.archive}!" if corpus.archive else None,
-    ).cache()
-    files_read = bronze.count()
+    max_bytes = cfg.ingest.max_file_bytes
+    listed = {corpus.origin_path(e.path): e for e in scan_local(corpus.root, corpus.review_dirs, max_bytes=max_bytes)}
+    if not listed:  # review folders holding only empty directories
+        raise ConfigError(f"no review files under {corpus.origin}: its review folders hold only empty "
+                          f"directories; point source.path (--set source.path=...) at the corpus")
     path = cfg.table_path("bronze")
-    before = spark.read.format("delta").load(path).count() if lake.exists(spark, path) else 0
-    version = lake.write_table(bronze, cfg, "bronze", mode="insert_new")
-    after = spark.read.format("delta").load(path).count()
-    ledger.record_count("files_read", files_read)
-    ledger.record_count("rows_added", after - before)
-    bronze.unpersist()
-    return IngestResult(corpus.origin, files_read, after - before, lake.TableInfo("bronze", path, version, after))
+    bronze = landed = None
+    if lake.exists(spark, path):
+        bronze = _bronze(spark, path)
+        landed = {r.source_path: r for r in bronze.filter(F.col("source") == corpus.origin).select(
+            "source_path", "length", F.unix_millis("modification_time").alias("mtime_ms"), "file_issue",
+            F.col("content").isNull().alias("no_content")).collect()}
+    landed = landed or {}
+    new = [p for p in listed if p not in landed]
+    stale = [p for p in listed if p in landed and _differs(listed[p], landed[p])]
+    gone = [p for p in landed if p not in listed]
+    fresh = None
+    if new or stale:
+        fresh = read_local(spark, [listed[p] for p in new + stale], max_bytes=max_bytes).transform(
+            with_landing_fields, run_id=new_run_id(), origin=corpus.origin,
+            local_prefix=str(corpus.extracted_to) if corpus.archive else None,
+            origin_prefix=f"{corpus.archive}!" if corpus.archive else None,
+        ).cache()
+        fresh.count()
+    changed = _content_changed(spark, fresh, bronze, stale) if stale else 0
+    if fresh is None and not gone:
+        version = lake.current_version(spark, path)  # nothing new, nothing gone: nothing to commit
+    else:
+        state = fresh if bronze is None else _without(spark, bronze, stale + gone)
+        if bronze is not None and fresh is not None:
+            state = state.unionByName(fresh)
+        version = lake.write_table(state, cfg, "bronze", mode="sync")
+    rows = spark.read.format("delta").load(path).count()
+    result = IngestResult(
+        corpus.origin, len(listed), sum(listed[p].issue is None for p in new + stale), len(new), changed, len(gone),
+        len(listed) - len(new) - changed, lake.TableInfo("bronze", path, version, rows),
+        dict(Counter(e.issue for e in listed.values() if e.issue)))
+    for key in ("files_listed", "files_read", "added", "changed", "deleted", "unchanged"):
+        ledger.record_count(key, getattr(result, key))
+    for df in (fresh, bronze):
+        if df is not None:
+            df.unpersist()
+    return result
+
+
+def _bronze(spark: SparkSession, path: str) -> DataFrame:
+    """Bronze at its latest version; a table landed before file_issue existed gets the column
+    (null: every file of it was read), once, so that old and new rows share one schema."""
+    df = spark.read.format("delta").load(path)
+    if "file_issue" not in df.columns:
+        spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS (file_issue STRING)")
+        df = spark.read.format("delta").load(path)
+    return df.cache()
+
+
+def _differs(entry, row) -> bool:
+    """Whether a listed entry may differ from its bronze row (then it is read again). A row
+    with null content and no issue was never read (hidden names, before file_issue): re-read."""
+    return ((entry.length, entry.mtime_ms, entry.issue) != (row.length, row.mtime_ms, row.file_issue)
+            or (row.no_content and row.file_issue is None))
+
+
+def _content_changed(spark: SparkSession, fresh: DataFrame, bronze: DataFrame, stale: list[str]) -> int:
+    """How many of the re-read `stale` paths really changed: other bytes or another issue."""
+    before = bronze.select("source_path", F.sha2("content", 256).alias("old_hash"),
+                           F.col("file_issue").alias("old_issue"))
+    paths = spark.createDataFrame([(p,) for p in stale], "source_path string")
+    compared = fresh.join(paths, "source_path").join(before, "source_path")
+    return compared.filter(~F.sha2("content", 256).eqNullSafe(F.col("old_hash"))
+                           | ~F.col("file_issue").eqNullSafe(F.col("old_issue"))).count()
+
+
+def _without(spark: SparkSession, bronze: DataFrame, paths: list[str]) -> DataFrame:
+    if not paths:
+        return bronze
+    return bronze.join(spark.createDataFrame([(p,) for p in paths], "source_path string"), "source_path", "left_anti")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,8 +3,13 @@
 
 Only the review folders are read (``train|test/pos|neg`` and ``train/unsup``); the
 archive's other files (README, imdb.vocab, urls_*.txt, *.feat) are not reviews and are
-left alone. Every file inside a review folder is read, whatever its name, so that a
-misnamed file lands in quarantine instead of vanishing.
+left alone. Every entry inside a review folder becomes a bronze row, whatever its name, so
+that a misnamed file lands in quarantine instead of vanishing; links, special files and
+nested directories are judged by the policy in crosslake/files.py (never followed out of
+the source, always counted).
+
+Mistakes in the path itself (it does not exist, a file that is not a tar archive, no
+review folders under it) are configuration errors: exit code 2.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from crosslake.errors import CrosslakeError
+from crosslake.errors import ConfigError, CrosslakeError
 
 REVIEW_DIRS = ("train/pos", "train/neg", "test/pos", "test/neg", "train/unsup")
 log = logging.getLogger(__name__)
@@ -40,20 +45,21 @@ def open_corpus(path: str | Path, landing_dir: str | Path) -> Corpus:
     """Locate the review folders of the corpus at `path` (extracting an archive first)."""
     path = Path(path).expanduser().resolve()
     if not path.exists():
-        raise CrosslakeError(
+        raise ConfigError(
             f"source {path} does not exist: run `crosslake generate` to write a synthetic corpus "
             f"there, or set source.path (--set source.path=...) to an aclImdb folder or aclImdb_v1.tar.gz"
         )
     archive = extracted = None
     if path.is_file():
         if not _is_tar(path):
-            raise CrosslakeError(f"source {path} is a file but not a tar archive: expected aclImdb_v1.tar.gz")
+            raise ConfigError(f"source {path} is a file but not a tar archive: expected aclImdb_v1.tar.gz")
         archive = path
         path = extracted = _extract(path, Path(landing_dir))
     root = _find_root(path)
-    dirs = [root / d for d in REVIEW_DIRS if (root / d).is_dir()]
-    if not dirs or not any(any(d.iterdir()) for d in dirs):
-        raise CrosslakeError(
+    # A review folder that is a link is listed too (crosslake/files.py judges where it points).
+    dirs = [root / d for d in REVIEW_DIRS if (root / d).is_dir() or (root / d).is_symlink()]
+    if not dirs or not any((d.is_symlink() or any(d.iterdir())) for d in dirs):
+        raise ConfigError(
             f"no reviews under {path}: expected aclImdb folders {', '.join(REVIEW_DIRS)} with "
             f"<id>_<rating>.txt files; run `crosslake generate` or point source.path at the corpus"
         )
@@ -64,7 +70,7 @@ def _is_tar(path: Path) -> bool:
     try:
         return tarfile.is_tarfile(path)
     except (tarfile.TarError, EOFError, OSError) as exc:  # a truncated .gz fails inside is_tarfile
-        raise CrosslakeError(f"cannot read archive {path}: {exc}; is the download complete?") from exc
+        raise ConfigError(f"cannot read archive {path}: {exc}; is the download complete?") from exc
 
 
 def _find_root(path: Path) -> Path:

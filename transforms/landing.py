@@ -7,7 +7,8 @@ from pyspark.sql import functions as F
 
 from transforms.reviews import require_columns
 
-BRONZE_COLUMNS = ("source_path", "content", "length", "modification_time", "source", "ingest_time", "run_id")
+BRONZE_COLUMNS = ("source_path", "content", "length", "modification_time", "source", "ingest_time", "run_id",
+                  "file_issue")
 
 
 def with_landing_fields(
@@ -20,7 +21,8 @@ def with_landing_fields(
 ) -> DataFrame:
     """Bronze rows from Spark's binaryFile rows.
 
-    Requires: path, content, length, modificationTime. Returns BRONZE_COLUMNS. When the
+    Requires: path, content, length, modificationTime; optional: issue (why a file was not
+    read: crosslake/files.py), which becomes file_issue. Returns BRONZE_COLUMNS. When the
     files were extracted from an archive, `local_prefix` in each path is replaced by
     `origin_prefix` (e.g. "aclImdb_v1.tar.gz!") so bronze names the archive member.
     """
@@ -36,4 +38,5 @@ def with_landing_fields(
         F.lit(origin).alias("source"),
         F.current_timestamp().alias("ingest_time"),
         F.lit(run_id).alias("run_id"),
+        (F.col("issue") if "issue" in files_df.columns else F.lit(None)).cast("string").alias("file_issue"),
     )

@@ -12,6 +12,16 @@ from pyspark.sql import functions as F
 # <split>/<polarity>/<file name> at the end of a source path (aclImdb layout).
 PATH_PATTERN = r"(train|test)/(pos|neg|unsup)/([^/]+)$"
 FILE_NAME_PATTERN = r"^([0-9]+)_([0-9]+)\.txt$"
+# C0 and C1 control characters except tab, newline and carriage return (and DEL): a review
+# holding one is quarantined as control_characters, the name the tabular side uses.
+CONTROL_CHARS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F]"
+# Characters that show nothing: zero-width space and joiners, word joiner, BOM/ZWNBSP.
+# Cleaning removes them (a leading BOM included); whitespace is Unicode whitespace (the
+# no-break space too), so a text of only these is empty.
+INVISIBLE_CHARS = r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}]"
+# Why a file was not read (crosslake/files.py): each is a row check of its own name.
+FILE_ISSUES = ("link_outside_source", "symlink", "dangling_link", "link_loop", "special_file", "nested_file",
+               "file_too_large", "unreadable")
 HTML_ENTITIES = (("&quot;", '"'), ("&#39;", "'"), ("&apos;", "'"), ("&lt;", "<"), ("&gt;", ">"),
                  ("&nbsp;", " "), ("&amp;", "&"))  # &amp; last, so "&amp;lt;" stays "&lt;"
 
@@ -63,18 +73,61 @@ def with_decoded_text(df: DataFrame, *, content_col: str = "content") -> DataFra
 
 def strip_html(text: Column) -> Column:
     """Line breaks and tags become spaces, common entities their characters, runs of
-    whitespace one space."""
+    whitespace (Unicode's, the no-break space included) one space."""
     out = F.regexp_replace(text, r"(?i)<br\s*/?>", " ")
     out = F.regexp_replace(out, r"<[^>]*>", " ")
     for entity, char in HTML_ENTITIES:
         out = F.regexp_replace(out, entity, char)
-    return F.trim(F.regexp_replace(out, r"\s+", " "))
+    return F.trim(F.regexp_replace(out, r"(?U)\s+", " "))
 
 
 def with_clean_text(df: DataFrame, *, raw_col: str = "raw_text") -> DataFrame:
-    """Requires: <raw_col>. Adds: text (HTML stripped, whitespace normalised)."""
+    """Requires: <raw_col>. Adds: text (invisible and control characters removed, a BOM
+    too; HTML stripped; whitespace normalised). A text holding control characters is
+    quarantined (review_checks), so what is published never had any."""
     require_columns(df, raw_col)
-    return df.withColumn("text", strip_html(F.col(raw_col)))
+    visible = F.regexp_replace(F.col(raw_col), f"{INVISIBLE_CHARS}|{CONTROL_CHARS}", "")
+    return df.withColumn("text", strip_html(visible))
+
+
+def review_checks() -> dict[str, Column]:
+    """Row checks beside the GX suite, as pass predicates (true: the row is fine): one per
+    file issue (a file that was not read, and why), and control_characters on the decoded
+    text. Requires: file_issue, raw_text."""
+    issue = F.col("file_issue")
+    checks = {name: issue.isNull() | (issue != name) for name in FILE_ISSUES}
+    checks["control_characters"] = F.col("raw_text").isNull() | ~F.col("raw_text").rlike(CONTROL_CHARS)
+    return checks
+
+
+def with_file_issue_named(df: DataFrame) -> DataFrame:
+    """A file that was not read fails file_readable only for want of its content: its issue
+    is the reason, so file_readable is dropped from its failed checks; file_too_large names
+    the size (file_too_large:<bytes>). Requires: failed_checks, file_issue, length."""
+    require_columns(df, "failed_checks", "file_issue", "length")
+    named = F.filter("failed_checks", lambda c: ~((c == "file_readable") & F.col("file_issue").isNotNull()))
+    sized = F.transform(named, lambda c: F.when(c == "file_too_large", F.concat(
+        c, F.lit(":"), F.col("length").cast("string"))).otherwise(c))
+    return df.withColumn("failed_checks", sized)
+
+
+def with_conflict_checks(df: DataFrame) -> DataFrame:
+    """Conflicts between rows that passed every other check are quarantined, not resolved:
+
+    * duplicate_review_id: two or more files parse to one review_id (012_7.txt, 12_7.txt);
+    * conflicting_labels: one cleaned text (content_hash) under different labels (pos and
+      neg); every copy is quarantined, unlabelled ones included. Copies under one label
+      are not a conflict: filter_duplicates keeps one of them.
+
+    Requires: failed_checks, review_id, content_hash, label. Appends to failed_checks.
+    """
+    require_columns(df, "failed_checks", "review_id", "content_hash", "label")
+    ok = F.size("failed_checks") == 0
+    ids = F.count(F.when(ok, F.lit(1))).over(Window.partitionBy("review_id"))
+    labels = F.size(F.collect_set(F.when(ok, F.col("label"))).over(Window.partitionBy("content_hash")))
+    found = F.filter(F.array(F.when(ids > 1, F.lit("duplicate_review_id")),
+                             F.when(labels > 1, F.lit("conflicting_labels"))), lambda c: c.isNotNull())
+    return df.withColumn("failed_checks", F.when(ok, found).otherwise(F.col("failed_checks")))
 
 
 def with_label(df: DataFrame, *, polarity_col: str = "polarity_dir") -> DataFrame:

@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from crosslake import lake, quality
-from crosslake.config import Config, DatasetConfig
+from crosslake.config import Config, DatasetConfig, column_type
 from crosslake.errors import CrosslakeError
 from expectations.from_config import suite_from_config
 from expectations.suite import CheckResult, Suite, run_checks
@@ -97,18 +97,25 @@ def run(spark: SparkSession, cfg: Config, name: str, *, bronze_version: int | No
     repeats = unique.filter(F.col("_copy") > 1).count()
     quality.account_rows(rows_in=rows_in, published=n_published, quarantined=n_quarantined, dropped=repeats)
     reasons = quality.quarantine_reasons(quarantine)
-    judged = (flagged.transform(filter_failed).select(F.lit(True).alias("quarantined"))
-              .unionByName(passed.select((F.col("_key_variants") > 1).alias("quarantined"))))
+    label = F.col(f"`{ds.label}`").alias("_label")
+    judged = (flagged.transform(filter_failed).select(F.lit(True).alias("quarantined"), label)
+              .unionByName(passed.select((F.col("_key_variants") > 1).alias("quarantined"), label)))
+    skew = ([quality.label_skew(judged, suite=suite.name, label="_label", positive=True,
+                                max_skew=cfg.clean.max_label_skew, min_rows=cfg.clean.label_skew_min_rows)]
+            if column_type(ds.columns[ds.label])[0] == "boolean" else [])  # a positive rate needs a yes/no label
     builtin = [CheckResult(suite=suite.name, check=check, group="row", expectation="crosslake.record_check",
                            success=reasons.get(check, 0) == 0, observed_value=None,
                            unexpected_count=reasons.get(check, 0), element_count=rows_in)
                for check in [*checks, "duplicate_key"]
                if check not in suite.row_checks and (reasons.get(check) or check in ("key_missing", "duplicate_key"))]
-    results = (builtin + row_check_results(suite, reasons, rows_in) + run_checks(judged, suite, "input")
+    results = (builtin + row_check_results(suite, reasons, rows_in) + run_checks(judged, suite, "input") + skew
                + run_checks(silver, suite, "output"))
     q_version = lake.write_table(quarantine, cfg, f"{name}_quarantine", mode="sync")
     quality.block_if_failed(spark, cfg, results, run_id, f"{name}_silver",
-                            f"inspect `crosslake tables show {name}_quarantine`.")
+                            f"inspect `crosslake tables show {name}_quarantine`.",
+                            limits={"quarantine_fraction": (f"datasets.{name}.clean.max_quarantine_fraction",
+                                                            ds.clean.max_quarantine_fraction),
+                                    "label_skew": ("clean.max_label_skew", cfg.clean.max_label_skew)})
     s_version = lake.write_table(silver, cfg, f"{name}_silver", mode="sync")
     quality.record_results(spark, cfg, results, run_id, table_version=s_version, table=f"{name}_silver")
     for df in (flagged, passed, quarantine, silver):

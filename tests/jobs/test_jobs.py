@@ -41,7 +41,7 @@ def test_ingest_lands_every_file_once(built, lake_dir, spark, capsys):
     assert bronze.filter(F.col("run_id").isNull() | F.col("ingest_time").isNull()).count() == 0
     # re-running on the same files adds nothing, and says so
     assert ingest.main(args(lake_dir)) == 0
-    assert "0 new" in capsys.readouterr().out
+    assert "0 added, 0 changed, 0 deleted" in capsys.readouterr().out
     assert lake.read_table(spark, built, "bronze").count() == bronze.count()
 
 
@@ -232,10 +232,10 @@ def one_line_error(capsys) -> str:
 
 def test_bad_input_gives_one_line_errors_and_nonzero_exits(tmp_path, spark, capsys):
     a = ["--profile", "test", "--lake-root", str(tmp_path / "lake")]
-    assert ingest.main(a + ["--source", str(tmp_path / "nowhere")]) == 1
+    assert ingest.main(a + ["--source", str(tmp_path / "nowhere")]) == 2  # a path mistake: bad usage
     assert "crosslake generate" in one_line_error(capsys)
     (tmp_path / "empty").mkdir()
-    assert ingest.main(a + ["--source", str(tmp_path / "empty")]) == 1
+    assert ingest.main(a + ["--source", str(tmp_path / "empty")]) == 2
     assert "no reviews under" in one_line_error(capsys)
     assert clean.main(a) == 1
     assert "table 'bronze' does not exist yet" in one_line_error(capsys)

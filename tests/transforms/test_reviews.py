@@ -3,8 +3,8 @@ from chispa import assert_df_equality
 from transforms.landing import with_landing_fields
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.reviews import (
-    filter_duplicates, select_silver, with_clean_text, with_content_hash, with_decoded_text, with_label,
-    with_source_fields, with_split,
+    filter_duplicates, review_checks, select_silver, with_clean_text, with_conflict_checks, with_content_hash,
+    with_decoded_text, with_file_issue_named, with_label, with_source_fields, with_split,
 )
 
 import pytest
@@ -46,6 +46,53 @@ def test_with_clean_text_strips_html_and_normalises_space(spark):
          ("<br/><BR>",), ("  spaced \n\t out  ",), (None,)], "raw_text string")
     out = [r.text for r in df.transform(with_clean_text).collect()]
     assert out == ["Great film. Really great !", 'A & B "quoted" &lt;', "", "spaced out", None]
+
+
+def test_with_clean_text_removes_invisible_and_control_characters(spark):
+    df = spark.createDataFrame(
+        [("\ufeffStarts with a BOM",), ("\u200b\u200c\u200d\u2060\ufeff",), ("\u00a0 \u00a0\u2003",),
+         ("\x00\x00",), ("no\u00a0break\u200bhere",), ("bell\x07 and C1\u0085 gone",), ("tab\tand\r\nnewline",)],
+        "raw_text string")
+    out = [r.text for r in df.transform(with_clean_text).collect()]
+    assert out == ["Starts with a BOM", "", "", "", "no breakhere", "bell and C1 gone", "tab and newline"]
+
+
+def test_review_checks_name_control_characters_and_file_issues(spark):
+    df = spark.createDataFrame(
+        [("fine\ttext\n", None), ("nul\x00", None), ("esc\x1b", None), ("c1\u009f", None), ("del\x7f", None),
+         (None, "link_outside_source"), (None, "file_too_large"), (None, None)],
+        "raw_text string, file_issue string")
+    flagged = df.transform(with_failed_checks, review_checks()).collect()
+    assert [r.failed_checks for r in flagged] == [
+        [], ["control_characters"], ["control_characters"], ["control_characters"], ["control_characters"],
+        ["link_outside_source"], ["file_too_large"], []]
+
+
+def test_with_file_issue_named_keeps_the_issue_as_the_reason(spark):
+    df = spark.createDataFrame(
+        [(["file_readable", "link_outside_source"], "link_outside_source", 12),
+         (["file_readable", "file_too_large"], "file_too_large", 7000),
+         (["file_readable"], None, 5), ([], None, 1)],
+        "failed_checks array<string>, file_issue string, length long")
+    assert [r.failed_checks for r in df.transform(with_file_issue_named).collect()] == [
+        ["link_outside_source"], ["file_too_large:7000"], ["file_readable"], []]
+
+
+def test_with_conflict_checks_quarantines_every_row_involved(spark):
+    rows = [([], "train/pos/1", "h1", 1), ([], "train/pos/2", "h1", 1), ([], "train/neg/3", "h1", 0),  # both labels
+            ([], "train/unsup/9", "h1", None),                                # an unlabelled copy: involved too
+            ([], "train/pos/4", "h2", 1), ([], "test/pos/4", "h2", 1),        # one label: a repeat, not a conflict
+            ([], "train/neg/5", "h5", 0), ([], "train/neg/5", "h6", 0),       # two files, one id
+            (["valid_utf8"], "train/neg/6", "h6", 1),                         # already failed: not a party to it
+            ([], "train/pos/7", "h7", 1), (["text_not_empty"], "train/neg/7x", "h7", 0)]
+    df = spark.createDataFrame(rows, "failed_checks array<string>, review_id string, content_hash string, label int")
+    got = {r.review_id + ("" if r.content_hash != "h6" else "#6"): r.failed_checks
+           for r in df.transform(with_conflict_checks).collect()}
+    assert got == {"train/pos/1": ["conflicting_labels"], "train/pos/2": ["conflicting_labels"],
+                   "train/neg/3": ["conflicting_labels"], "train/unsup/9": ["conflicting_labels"],
+                   "train/pos/4": [], "test/pos/4": [],
+                   "train/neg/5": ["duplicate_review_id"], "train/neg/5#6": ["duplicate_review_id"],
+                   "train/neg/6#6": ["valid_utf8"], "train/pos/7": [], "train/neg/7x": ["text_not_empty"]}
 
 
 def test_with_label_from_folder(spark):
