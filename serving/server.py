@@ -47,7 +47,8 @@ class ReviewServer:
         # up to max_request_bytes inclusive
         self.server = create_server(
             app, host=host, port=port, threads=THREADS, ident="crosslake",
-            max_request_body_size=max_request_bytes + 1, channel_timeout=60, connection_limit=200,
+            max_request_body_size=max_request_bytes + 1, max_request_header_size=65536,
+            channel_timeout=60, connection_limit=200,
             expose_tracebacks=False, clear_untrusted_proxy_headers=True)
         self.server.channel_class = _channel_class(too_large_message(max_request_bytes, max_chars))
         self.host, self.port = host, self.server.effective_port

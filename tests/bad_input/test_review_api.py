@@ -85,9 +85,43 @@ def test_sigterm_stops_the_real_crosslake_serve_within_seconds_exit_0(site):
             proc.wait()
 
 
+def test_a_request_in_flight_at_stop_is_answered_and_a_stalled_one_cut(site, monkeypatch):
+    """After stop(): a request being received still gets its answer; one that stalls is cut
+    when the drain time is up, and the server returns (no thread left waiting)."""
+    import serving.server
+    from serving.server import ReviewServer
+    from serving.web import create_app
+
+    cfg, _, _ = site
+    monkeypatch.setattr(serving.server, "DRAIN_SECONDS", 1.5)
+    server = ReviewServer(create_app(cfg), "127.0.0.1", 0, max_request_bytes=16384, max_chars=2000)
+    thread = threading.Thread(target=server.serve, daemon=True)
+    thread.start()
+    body = json.dumps({"text": "the acting was superb"}).encode()
+    head = (b"POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body))
+    finishing = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    stalled = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    finishing.sendall(head + body[:5])
+    stalled.sendall(head + body[:5])
+    time.sleep(0.5)
+    stopped = time.monotonic()
+    server.stop()
+    time.sleep(0.5)
+    finishing.sendall(body[5:])
+    reply = finishing.recv(65536)
+    assert reply.startswith(b"HTTP/1.1 200 ") and b'"verdict":' in reply
+    assert finishing.recv(1) == b""  # then closed: no keep-alive past a stop
+    thread.join(10)
+    assert not thread.is_alive() and 1.4 < time.monotonic() - stopped < 4
+    assert stalled.recv(1) == b""  # cut, cleanly
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", server.port), timeout=2)
+
+
 def test_the_page_and_its_server_do_not_import_spark():
     """`crosslake serve` needs no Spark: the page's modules must not pull pyspark in."""
-    code = ("import sys, serving.web, serving.server, jobs.serve; "
+    code = ("import sys, serving.web, jobs.serve; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'pyspark'))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                             cwd=ROOT, env=os.environ.copy())
