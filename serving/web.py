@@ -42,7 +42,7 @@ from crosslake.errors import ConfigError, CrosslakeError
 from serving.server import too_large_message
 from train import registry
 from train.store import StoredModel, load_model, predict_proba
-from transforms.tokens import OOV_ID, ids_of, tokenize
+from transforms.tokens import OOV_ID, PAD_ID, ids_of, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +153,8 @@ class ModelHolder:
 def predict(stored: StoredModel, text: str, min_known_fraction: float = 0.0) -> Verdict | CannotJudge:
     """The model's verdict, or CannotJudge when none (or fewer than min_known_fraction) of
     the tokens it reads are in its vocabulary."""
-    max_len = stored.metadata["spec"]["max_len"]
-    ids = ids_of(tokenize(text), stored.vocabulary, max_len)
-    read = [i for i in ids[:max_len] if i != 0]
+    ids = ids_of(tokenize(text), stored.vocabulary, stored.metadata["spec"]["max_len"])
+    read = [i for i in ids if i != PAD_ID]  # the tokens the model reads: the first max_len
     known = sum(1 for i in read if i != OOV_ID)
     if known == 0 or known < min_known_fraction * len(read):
         if not read:
@@ -177,11 +176,12 @@ MAX_JSON_DEPTH_MESSAGE = 'JSON nested too deeply: send an object one level deep,
 
 
 def _no_duplicate_keys(pairs):
-    keys = [k for k, _ in pairs]
-    for key in keys:
-        if keys.count(key) > 1:
-            raise InputError(f"the JSON object has the field {key!r} twice: send it once")
-    return dict(pairs)
+    value = dict(pairs)
+    if len(value) < len(pairs):  # which key is repeated: only looked for when one is
+        seen = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise InputError(f"the JSON object has the field {key!r} twice: send it once")
+    return value
 
 
 def json_review(content_type: str | None, mimetype: str, charset: str | None, body: bytes):
@@ -202,10 +202,14 @@ def json_review(content_type: str | None, mimetype: str, charset: str | None, bo
                          f"send JSON encoded as UTF-8") from None
     try:
         value = json.loads(decoded, object_pairs_hook=_no_duplicate_keys)
+    except InputError:
+        raise
     except RecursionError:
         raise InputError(MAX_JSON_DEPTH_MESSAGE) from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"the body is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): "
+    except ValueError as exc:  # JSONDecodeError, or a number too long for int() (over 4,300 digits)
+        where = (f"{exc.msg} at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
+                 else str(exc).split(";")[0])
+        raise InputError(f"the body is not valid JSON ({where}): "
                          f"send an object with the review in a field named 'text'") from None
     if not isinstance(value, dict):
         raise InputError(f"the JSON is {_kind(value)}, not an object: send the review in a field named 'text', "

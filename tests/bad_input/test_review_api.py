@@ -163,6 +163,9 @@ def test_invalid_json_non_utf8_and_content_type_mistakes_each_get_their_own_mess
         assert "\n" not in answer["error"]
         seen[answer["error"]] = case
     assert len(seen) == len(cases) - 1  # one message per mistake (empty and blank are the same mistake)
+    # a number longer than int() takes is invalid JSON to Python, not a crash
+    status, answer = api(url, b'{"text": ' + b"1" * 5000 + b"}")
+    assert status == 400 and answer["error"].startswith("the body is not valid JSON (Exceeds the limit")
     # the same text, correctly sent, is judged; a UTF-8 BOM is tolerated
     for data in (b'{"text": "great film"}', b'\xef\xbb\xbf{"text": "great film"}'):
         status, answer = api(url, data, "application/json; charset=utf-8")
