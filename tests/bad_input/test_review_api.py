@@ -251,3 +251,25 @@ def test_a_text_with_no_words_the_model_knows_gets_cannot_judge(site, text, reas
     status, answer = api(url, json.dumps({"text": "superb acting, bravo"}).encode())
     assert status == 200 and answer["verdict"] in ("positive", "negative")
     assert (answer["known_tokens"], answer["tokens"]) == (2, 3)
+
+
+def test_serve_setting_mistakes_are_one_line_errors_exit_2(site, capsys):
+    """A port already taken and an impossible serve.min_known_fraction: `error:` lines, exit 2."""
+    from jobs.serve import main
+
+    _, _, root = site
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        port = taken.getsockname()[1]
+        assert main(["--profile", "test", "--lake-root", str(root / "lake"), "--port", str(port)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err == (f"error: cannot listen on 127.0.0.1:{port} (Address already in use): pick another --port / "
+                       f"--host (serve.port, serve.host)")
+    finally:
+        taken.close()
+    assert main(["--profile", "test", "--lake-root", str(root / "lake"), "--set", "serve.min_known_fraction=1.5"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: serve.min_known_fraction must be between 0 and 1 (the share of a text's words the model must know "
+        "to judge it), got 1.5")
