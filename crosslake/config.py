@@ -213,6 +213,7 @@ class ServeConfig:
     max_chars: int                 # longest review the page accepts
     max_request_bytes: int         # larger requests are refused before they are read
     reload_seconds: float          # how often the page re-reads the production alias
+    min_known_fraction: float = 0.3  # below this share of known words the page cannot judge a text
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,16 @@
     crosslake serve --host 0.0.0.0 --port 8080 --model-version 3
 
 No Spark: the page loads the registered model from the shared store and scores one
-review at a time in-process. Werkzeug's threaded server is enough for a small team's
-page; behind a load balancer, run several replicas (each follows the production alias).
+review at a time in-process, under waitress (serving/server.py: a fixed pool of worker
+threads, requests read whole and capped before the app sees them). Behind a load
+balancer, run several replicas (each follows the production alias).
+
+Stopping: SIGTERM (Kubernetes, `docker stop`) and SIGINT (Ctrl-C) stop the page within
+about a second plus the time requests already received need to finish (at most
+serving.server.DRAIN_SECONDS); new connections are refused from the signal on. It exits 0:
+a requested stop is not a failure (Kubernetes counts any exit after SIGTERM as terminated).
+Before, the SIGTERM handler called werkzeug's server.shutdown() from the main thread,
+which waits for serve_forever(), running in that same thread, to return: it never did.
 """
 
 from __future__ import annotations
@@ -17,8 +25,10 @@ if __name__ == "__main__":  # run as a file: import from the project root, not j
 
 import logging
 import signal
+import time
 
 from crosslake.config import Config
+from crosslake.errors import ConfigError
 from crosslake.runner import job_main
 
 NAME = "serve"
@@ -36,19 +46,34 @@ def add_arguments(parser) -> None:
 
 def run(_spark, cfg: Config, *, host: str | None = None, port: int | None = None,
         model_version: str | None = None) -> str:
-    from werkzeug.serving import make_server
-
+    from serving.server import ReviewServer
     from serving.web import create_app
 
     app = create_app(cfg, model_version=model_version)
-    server = make_server(host or cfg.serve.host, cfg.serve.port if port is None else port, app, threaded=True)
-    signal.signal(signal.SIGTERM, lambda *_: server.shutdown())
+    try:
+        server = ReviewServer(app, host or cfg.serve.host, cfg.serve.port if port is None else port,
+                              max_request_bytes=cfg.serve.max_request_bytes, max_chars=cfg.serve.max_chars)
+    except OSError as exc:  # port taken, address not on this host, no permission
+        raise ConfigError(f"cannot listen on {host or cfg.serve.host}:{cfg.serve.port if port is None else port} "
+                          f"({exc.strerror or exc}): pick another --port / --host (serve.port, serve.host)") from None
+    received = []
+
+    def stop(signum, _frame):
+        received.append((signal.Signals(signum).name, time.monotonic()))
+        server.stop()  # only sets a flag (no lock, no I/O): the serving loop notices it within POLL_SECONDS
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     print(f"review page: http://{server.host}:{server.port}/ (Ctrl-C to stop)", flush=True)
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return "review page stopped"
+        server.serve()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not received:
+        return "review page stopped"
+    name, at = received[0]
+    log.info("review page: stopped by %s in %.1f s", name, time.monotonic() - at)
+    return f"review page stopped ({name})"
 
 
 def main(argv: list[str] | None = None) -> int:

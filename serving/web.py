@@ -7,16 +7,27 @@ page without a restart.
     crosslake serve --profile cloud-cpu --port 8080
 
 Routes: GET / (the form), POST / (the form with the verdict), POST /api/predict (JSON
-{"text": ...} -> {"label", "probability", "confidence", "model"}), GET /healthz.
+{"text": ...} -> {"verdict", "label", "probability", "confidence", "model", ...}), GET /healthz.
 
-Safety: requests over serve.max_request_bytes are refused before they are read (413);
-reviews over serve.max_chars characters are refused with a message that says the limit
-(400); the text is shown back only through Jinja's autoescaping, and a Content Security
-Policy forbids scripts altogether, so pasted markup can never run.
+Cannot judge: a verdict needs words the model knows. When none of the tokens the model
+reads (the first max_len, tokenised exactly as in training) is in its vocabulary, or
+fewer than serve.min_known_fraction of them are, the page says it cannot judge the text
+and the API answers {"verdict": null, "label": null, "reason": "no_known_words" or
+"too_few_known_words", "message": ...}: punctuation, emoji, a language the model never
+saw get no confident guess.
+
+Safety: requests over serve.max_request_bytes are refused before they are read (413),
+chunked ones too (serving/server.py reads them with that cap); reviews over
+serve.max_chars characters are refused with a message that says the limit (400); each
+malformed API request (no or wrong Content-Type, a body that is empty, not UTF-8, not
+JSON, nested too deeply, or without a string field `text`) gets a 4xx with its own
+one-line message, never a 500; the text is shown back only through Jinja's autoescaping,
+and a Content Security Policy forbids scripts altogether, so pasted markup can never run.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -27,10 +38,11 @@ from flask import Flask, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from crosslake.config import Config
-from crosslake.errors import CrosslakeError
+from crosslake.errors import ConfigError, CrosslakeError
+from serving.server import too_large_message
 from train import registry
 from train.store import StoredModel, load_model, predict_proba
-from transforms.features import token_ids
+from transforms.tokens import OOV_ID, PAD_ID, ids_of, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +56,7 @@ PAGE = """<!doctype html>
  .verdict { margin-top: 1.5rem; padding: 1rem; border-radius: .4rem; font-size: 1.3rem; }
  .positive { background: #d9f2dd; border: 2px solid #2e8b3d; }
  .negative { background: #f8dcdc; border: 2px solid #b23030; }
+ .unjudged { background: #e8e8e8; border: 2px solid #777; }
  .error { background: #fff3cd; border: 2px solid #c79a00; padding: 1rem; margin-top: 1.5rem; }
  .bar { height: .6rem; background: #ddd; border-radius: .3rem; margin-top: .5rem; }
  .bar > div { height: 100%; border-radius: .3rem; background: #555; }
@@ -58,6 +71,13 @@ PAGE = """<!doctype html>
   <button type="submit" id="submit">Score it</button>
 </form>
 {% if error %}<div class="error" id="error">{{ error }}</div>{% endif %}
+{% if unjudged %}
+<div class="verdict unjudged" id="cannot-judge">
+  <strong id="label">cannot judge</strong>: <span id="reason">{{ unjudged.message }}</span>
+  <div class="meta">model <span id="model">{{ unjudged.model_name }} v{{ unjudged.model_version }}</span></div>
+</div>
+<div class="echo" id="echo">{{ text }}</div>
+{% endif %}
 {% if result %}
 <div class="verdict {{ result.label }}" id="verdict">
   <strong id="label">{{ result.label }}</strong>,
@@ -85,10 +105,27 @@ class Verdict:
     confidence: float
     model_name: str
     model_version: int
+    known_tokens: int
+    tokens: int
+
+
+@dataclass(frozen=True)
+class CannotJudge:
+    """Too few of the text's words are in the model's vocabulary for a verdict to mean anything."""
+    reason: str                    # no_known_words | too_few_known_words
+    message: str
+    model_name: str
+    model_version: int
+    known_tokens: int
+    tokens: int
 
 
 class InputError(ValueError):
-    """The request's review is empty, too long or not text: the message says which."""
+    """The request is malformed or its review empty, too long or not text: the message says which."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
 
 
 class ModelHolder:
@@ -113,11 +150,89 @@ class ModelHolder:
             return self.stored
 
 
-def predict(stored: StoredModel, text: str) -> Verdict:
-    ids = token_ids(text, stored.vocabulary, stored.metadata["spec"]["max_len"])
+def predict(stored: StoredModel, text: str, min_known_fraction: float = 0.0) -> Verdict | CannotJudge:
+    """The model's verdict, or CannotJudge when none (or fewer than min_known_fraction) of
+    the tokens it reads are in its vocabulary."""
+    ids = ids_of(tokenize(text), stored.vocabulary, stored.metadata["spec"]["max_len"])
+    read = [i for i in ids if i != PAD_ID]  # the tokens the model reads: the first max_len
+    known = sum(1 for i in read if i != OOV_ID)
+    if known == 0 or known < min_known_fraction * len(read):
+        if not read:
+            reason, message = "no_known_words", "the text has no words, only symbols or characters the model does not read"
+        elif known == 0:
+            reason, message = "no_known_words", (f"none of its {len(read):,} word(s) is in the model's vocabulary "
+                                                 f"(another language, or made-up words?)")
+        else:
+            reason, message = "too_few_known_words", (
+                f"only {known:,} of its {len(read):,} words are in the model's vocabulary; a verdict needs at "
+                f"least {min_known_fraction:.0%} (serve.min_known_fraction)")
+        return CannotJudge(reason, f"cannot judge this text: {message}", stored.name, stored.version, known, len(read))
     p = float(predict_proba(stored.model, torch.tensor([ids]))[0])
     label = "positive" if p >= 0.5 else "negative"
-    return Verdict(label, p, max(p, 1 - p), stored.name, stored.version)
+    return Verdict(label, p, max(p, 1 - p), stored.name, stored.version, known, len(read))
+
+
+MAX_JSON_DEPTH_MESSAGE = 'JSON nested too deeply: send an object one level deep, {"text": "..."}'
+
+
+def _no_duplicate_keys(pairs):
+    value = dict(pairs)
+    if len(value) < len(pairs):  # which key is repeated: only looked for when one is
+        seen = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise InputError(f"the JSON object has the field {key!r} twice: send it once")
+    return value
+
+
+def json_review(content_type: str | None, mimetype: str, charset: str | None, body: bytes):
+    """The `text` field of an API request, or InputError saying exactly what is wrong."""
+    fix = 'send {"text": "..."} with Content-Type: application/json'
+    if not content_type:
+        raise InputError(f"the request has no Content-Type: {fix}", 415)
+    if mimetype != "application/json":
+        raise InputError(f"the Content-Type is {mimetype or content_type!r}, not JSON: {fix}", 415)
+    if charset and charset.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        raise InputError(f"the Content-Type names charset {charset!r}; JSON is UTF-8: {fix}", 415)
+    if not body.strip():
+        raise InputError(f"the body is empty: {fix}")
+    try:
+        decoded = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the body is not UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start:,}): "
+                         f"send JSON encoded as UTF-8") from None
+    try:
+        value = json.loads(decoded, object_pairs_hook=_no_duplicate_keys)
+    except InputError:
+        raise
+    except RecursionError:
+        raise InputError(MAX_JSON_DEPTH_MESSAGE) from None
+    except ValueError as exc:  # JSONDecodeError, or a number too long for int() (over 4,300 digits)
+        where = (f"{exc.msg} at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
+                 else str(exc).split(";")[0])
+        raise InputError(f"the body is not valid JSON ({where}): "
+                         f"send an object with the review in a field named 'text'") from None
+    if not isinstance(value, dict):
+        raise InputError(f"the JSON is {_kind(value)}, not an object: send the review in a field named 'text', "
+                         f'{{"text": "..."}}')
+    if "text" not in value:
+        raise InputError("the JSON object has no field named 'text': send the review as {\"text\": \"...\"}")
+    if not isinstance(value["text"], str):
+        raise InputError(f"the field 'text' must be a string, got {_kind(value['text'])}")
+    return value["text"]
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "a string"
 
 
 def checked_text(raw, max_chars: int) -> str:
@@ -133,6 +248,10 @@ def checked_text(raw, max_chars: int) -> str:
 
 
 def create_app(cfg: Config, *, model_version: str | None = None) -> Flask:
+    min_known = cfg.serve.min_known_fraction
+    if not 0.0 <= min_known <= 1.0:
+        raise ConfigError(f"serve.min_known_fraction must be between 0 and 1 (the share of a text's words the "
+                          f"model must know to judge it), got {min_known}")
     app = Flask("crosslake-review")
     app.config["MAX_CONTENT_LENGTH"] = cfg.serve.max_request_bytes
     holder = ModelHolder(cfg, model_version)
@@ -156,25 +275,34 @@ def create_app(cfg: Config, *, model_version: str | None = None) -> Flask:
         raw = request.form.get("text")
         try:
             text = checked_text(raw, max_chars)
-            return page(result=predict(holder.get(), text), text=text)
+            answer = predict(holder.get(), text, min_known)
+            if isinstance(answer, CannotJudge):
+                return page(unjudged=answer, text=text)
+            return page(result=answer, text=text)
         except InputError as exc:
-            return page(400, error=str(exc), text=(raw or "")[:max_chars])
+            return page(exc.status, error=str(exc), text=(raw or "")[:max_chars])
         except CrosslakeError as exc:
             log.error("review page: %s", exc)
             return page(503, error=f"no model to answer with: {exc}", text=(raw or "")[:max_chars])
 
     @app.post("/api/predict")
     def score_api():
-        body = request.get_json(silent=True)
         try:
-            text = checked_text(body.get("text") if isinstance(body, dict) else None, max_chars)
-            v = predict(holder.get(), text)
+            # get_data reads at most MAX_CONTENT_LENGTH bytes (413 beyond), chunked or not
+            raw = json_review(request.content_type, request.mimetype, request.mimetype_params.get("charset"),
+                              request.get_data(cache=False))
+            text = checked_text(raw, max_chars)
+            v = predict(holder.get(), text, min_known)
         except InputError as exc:
-            return jsonify(error=str(exc)), 400
+            return jsonify(error=str(exc)), exc.status
         except CrosslakeError as exc:
             return jsonify(error=f"no model to answer with: {exc}"), 503
-        return jsonify(label=v.label, probability=v.probability, confidence=v.confidence,
-                       model={"name": v.model_name, "version": v.model_version})
+        model = {"name": v.model_name, "version": v.model_version}
+        if isinstance(v, CannotJudge):
+            return jsonify(verdict=None, label=None, probability=None, confidence=None, reason=v.reason,
+                           message=v.message, known_tokens=v.known_tokens, tokens=v.tokens, model=model)
+        return jsonify(verdict=v.label, label=v.label, probability=v.probability, confidence=v.confidence,
+                       known_tokens=v.known_tokens, tokens=v.tokens, model=model)
 
     @app.get("/healthz")
     def health():
@@ -186,8 +314,7 @@ def create_app(cfg: Config, *, model_version: str | None = None) -> Flask:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_exc):
-        message = (f"the request is larger than {cfg.serve.max_request_bytes:,} bytes; "
-                   f"reviews may be at most {max_chars:,} characters")
+        message = too_large_message(cfg.serve.max_request_bytes, max_chars)
         if request.path.startswith("/api/"):
             return jsonify(error=message), 413
         return page(413, error=message)

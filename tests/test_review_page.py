@@ -1,109 +1,21 @@
-"""The review page, end to end: the real server (werkzeug, on loopback) driven by Debian's
-headless Chromium through Playwright, backed by a model in a real model store."""
+"""The review page, end to end: the real server (waitress, on loopback, as `crosslake serve`
+runs it) driven by Debian's headless Chromium through Playwright, backed by a model in a
+real model store. The fixtures are in tests/review_site.py."""
 
 from __future__ import annotations
 
 import io
 import json
-import random
-import shutil
-import threading
-import urllib.error
-import urllib.request
-from pathlib import Path
 
-import pytest
 import torch
 from pyspark.sql import functions as F
 
-from crosslake.config import load_config
 from serving.udf import broadcast_model, with_predictions
-from serving.web import create_app
+from tests.review_site import SPEC, VOCAB, browser, post, site, submit, tiny_model  # noqa: F401  (fixtures)
 from train import registry
-from train.model import ModelSpec, TextCNN
+from train.model import TextCNN
 from train.store import load_model, save_model
 from transforms.features import with_token_ids, with_tokens
-
-POSITIVE, NEGATIVE = ["great", "wonderful", "superb", "moving"], ["awful", "boring", "dreadful", "dull"]
-NEUTRAL = ["the", "film", "was", "plot", "a", "and", "story", "acting"]
-VOCAB = {w: i for i, w in enumerate(POSITIVE + NEGATIVE + NEUTRAL, start=2)}
-SPEC = ModelSpec(vocab_size=len(VOCAB) + 2, max_len=24, embed_dim=16, num_filters=16, kernel_sizes=(2, 3), dropout=0.0)
-
-
-def sentence(rng: random.Random, positive: bool) -> str:
-    words = [rng.choice(NEUTRAL) for _ in range(rng.randint(4, 12))]
-    for _ in range(2):
-        words.insert(rng.randrange(len(words) + 1), rng.choice(POSITIVE if positive else NEGATIVE))
-    return " ".join(words)
-
-
-def tiny_model() -> TextCNN:
-    from transforms.features import token_ids
-
-    rng = random.Random(0)
-    torch.manual_seed(0)
-    texts = [(sentence(rng, i % 2 == 1), i % 2) for i in range(400)]
-    x = torch.tensor([token_ids(t, VOCAB, SPEC.max_len) for t, _ in texts])
-    y = torch.tensor([float(label) for _, label in texts])
-    model = TextCNN(SPEC)
-    opt = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(60):
-        opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
-        loss.backward()
-        opt.step()
-    return model.eval()
-
-
-def chromium_path() -> str:
-    for candidate in ("/usr/lib/chromium/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    raise RuntimeError("Debian's chromium is not installed: run `bash scripts/setup.sh`")
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from werkzeug.serving import make_server
-
-    root = tmp_path_factory.mktemp("page")
-    cfg = load_config("test", lake_root=str(root / "lake"), overrides=["serve.reload_seconds=0", "serve.max_chars=2000",
-                                                                       "serve.max_request_bytes=16384"])
-    version, _ = save_model(cfg.model_store, cfg.models.name, tiny_model(), VOCAB, {"data": {}})
-    registry.set_alias(cfg.model_store, cfg.models.name, "production", version)
-    server = make_server("127.0.0.1", 0, create_app(cfg), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield cfg, f"http://127.0.0.1:{server.port}", root
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
-def submit(browser, url: str, text: str):
-    page = browser.new_page(viewport={"width": 900, "height": 700})
-    page.goto(url + "/")
-    page.fill("#text", text)
-    page.click("#submit")
-    page.wait_for_load_state("load")
-    return page
-
-
-def post(url: str, data: bytes, content_type: str) -> tuple[int, str]:
-    req = urllib.request.Request(url, data=data, headers={"Content-Type": content_type}, method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode()
 
 
 def test_a_person_pastes_a_review_and_sees_the_verdict_confidence_and_model(site, browser, tmp_path):
@@ -139,6 +51,33 @@ def test_pasted_markup_is_shown_as_text_and_never_runs(site, browser):
     assert page.evaluate("typeof window.pwned") == "undefined"
     assert page.inner_text("#echo") == attack  # shown back exactly, as text
     assert page.locator("#echo script, #echo img").count() == 0
+    page.close()
+
+
+def test_a_text_without_words_the_model_knows_is_not_judged(site, browser):
+    """Symbols, emoji, or a language the vocabulary never saw: the page says it cannot judge
+    (grey box, the reason, the model asked) and shows no verdict or confidence."""
+    from PIL import Image
+
+    cfg, url, _ = site
+    for text, reason in [("@@@ ### !!!", "the text has no words"),
+                         ("\U0001F600\U0001F389 \U0001F44D", "the text has no words"),
+                         ("Ужасный фильм, очень скучный", "the text has no words"),
+                         ("qwxz zzkq plorb vented", "none of its 4 word(s) is in the model's vocabulary"),
+                         ("le film est nul et ennuyeux", "only 1 of its 6 words are in the model's vocabulary")]:
+        page = submit(browser, url, text)
+        assert page.locator("#verdict").count() == 0 and page.locator("#confidence").count() == 0
+        assert page.inner_text("#label") == "cannot judge"
+        assert page.inner_text("#reason").startswith("cannot judge this text: " + reason), text
+        assert page.inner_text("#model").startswith(f"{cfg.models.name} v")
+        assert page.inner_text("#echo") == text  # shown back, as text
+        box = page.locator("#cannot-judge").bounding_box()
+        image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        assert image.getpixel((int(box["x"] + 5), int(box["y"] + box["height"] - 5))) == (0xE8, 0xE8, 0xE8)
+        page.close()
+    # a review in words the model knows still gets a verdict
+    page = submit(browser, url, "the acting was superb and the film was wonderful")
+    assert page.inner_text("#label") in ("positive", "negative") and page.locator("#cannot-judge").count() == 0
     page.close()
 
 

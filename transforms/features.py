@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
 import pandas as pd
@@ -12,8 +11,9 @@ from pyspark.sql.types import ArrayType, IntegerType
 
 from transforms.reviews import require_columns
 
-TOKEN_PATTERN = r"[a-z0-9']+"
-PAD_ID, OOV_ID = 0, 1  # ids every vocabulary reserves; real tokens start at 2
+# The tokenizer lives in plain Python (transforms/tokens.py) so the review page can use it
+# without Spark; with_tokens applies the same TOKEN_PATTERN here.
+from transforms.tokens import OOV_ID, PAD_ID, TOKEN_PATTERN, ids_of, token_ids  # noqa: F401  (re-exported)
 
 
 def with_tokens(df: DataFrame, *, text_col: str = "text") -> DataFrame:
@@ -40,18 +40,6 @@ def vocabulary(tokens_df: DataFrame, *, size: int, min_count: int) -> DataFrame:
         .filter(F.col("id") < size + OOV_ID + 1)
         .select("token", "id", "count")
     )
-
-
-def ids_of(tokens: list[str], vocab: Mapping[str, int], max_len: int) -> list[int]:
-    """Token ids (unknown -> OOV_ID), cut or padded with PAD_ID to exactly max_len."""
-    ids = [vocab.get(t, OOV_ID) for t in list(tokens)[:max_len]]
-    return ids + [PAD_ID] * (max_len - len(ids))
-
-
-def token_ids(text: str, vocab: Mapping[str, int], max_len: int) -> list[int]:
-    """One text to model input without Spark (the review page): the same lower-casing,
-    TOKEN_PATTERN and ids as with_tokens + with_token_ids."""
-    return ids_of(re.findall(TOKEN_PATTERN, text.lower()), vocab, max_len)
 
 
 def with_token_ids(
