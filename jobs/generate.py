@@ -8,6 +8,7 @@ example tabular dataset (loans) as CSV files or into its source database.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -133,11 +134,14 @@ def check_replaceable(folder: str, where: str) -> None:
 
 
 def _legacy_corpus(path: Path) -> bool:
-    """A corpus generate wrote before it left the marker: its README says it is synthetic."""
+    """A folder generate wrote before it left the marker: a corpus whose README says it is
+    synthetic, or nothing but the example dataset's loans-NNN.csv files."""
     try:
-        return (path / "README").read_text(errors="replace").startswith(LEGACY_README)
+        if (path / "README").read_text(errors="replace").startswith(LEGACY_README):
+            return True
     except OSError:
-        return False
+        pass
+    return all(p.is_file() and re.fullmatch(r"loans-\d{3}\.csv", p.name) for p in path.iterdir())
 
 
 def mark(folder: str) -> None:
