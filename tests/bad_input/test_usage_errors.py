@@ -356,3 +356,19 @@ def test_time_travel_mistakes_are_one_line(case, two_versions, capsys):
     assert main(["tables", "history", "silver", "--profile", "test", "--lake-root", str(root)]) == 0
     history = capsys.readouterr().out
     assert "      1  " in history and "      2  " not in history
+
+
+def test_a_read_only_folder_inside_the_lake_is_named_as_storage(tmp_path):
+    """The root is checked up front; a folder under it that cannot be written is recognised
+    as a storage failure (one line, exit 1) wherever it is found, not a traceback."""
+    from crosslake.errors import storage_failure
+
+    inner = tmp_path / "lake" / "_ledger"
+    inner.mkdir(parents=True)
+    with read_only(inner) as how:
+        with pytest.raises(OSError) as caught:
+            (inner / "runs").mkdir()
+    expected = "the lake's file system is read-only" if how == "read-only bind mount" else \
+        "a folder of the lake cannot be written (permission denied)"
+    assert storage_failure(caught.value) == expected, (how, caught.value)
+    assert storage_failure(ValueError("permission denied for table loans")) is None  # a database's own words
