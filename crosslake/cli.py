@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from crosslake.arguments import Parser, parse
 from crosslake.runner import add_common_arguments, execute
 
 STAGES = ("generate", "extract", "ingest", "clean", "features", "train", "score", "stream", "feedback", "serve",
@@ -56,7 +57,7 @@ configuration: conf/base.yaml + conf/<profile>.yaml; --profile or CROSSLAKE_PROF
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="crosslake", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="crosslake: Spark + Delta Lake pipelines from raw reviews (or a tabular dataset declared in "
                     "conf/) to a trained, registered, scored model.")
@@ -72,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(build_parser(), argv)
+    if args is None:
+        return 2  # a usage mistake, already printed as one line; no config read, no JVM started
     module = args._module
     del args._module
     return execute(module, args)

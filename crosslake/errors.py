@@ -29,6 +29,10 @@ class DataQualityError(CrosslakeError):
 DISK_FAILURES = (
     ("No space left on device", "the disk is full"),
     ("Disk quota exceeded", "the disk quota is exhausted"),
+    # a folder under the lake that cannot be written (the root itself is checked up front)
+    ("Read-only file system", "the lake's file system is read-only"),
+    ("java.nio.file.AccessDeniedException", "a folder of the lake cannot be written (permission denied)"),
+    ("[Errno 13] Permission denied", "a folder of the lake cannot be written (permission denied)"),
 )
 NETWORK_FAILURES = (
     ("Connection refused", "the object store could not be reached (connection refused)"),

@@ -29,7 +29,7 @@ from pyspark.sql.types import StructType
 
 from crosslake import ledger
 from crosslake.config import Config, TableConfig
-from crosslake.errors import CrosslakeError, storage_failure
+from crosslake.errors import ConfigError, CrosslakeError, storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def pinned_version(spark: SparkSession, cfg: Config, name: str, version: int | N
     if version is None:
         return latest
     if not 0 <= version <= latest:
-        raise CrosslakeError(f"table '{name}' has versions 0..{latest}; version {version} does not exist")
+        raise ConfigError(f"table '{name}' has versions 0..{latest}; version {version} does not exist")
     return version
 
 
@@ -130,7 +130,10 @@ def read_table(
     one version) or a timestamp (time travel). The version read goes into the run ledger."""
     path = require(spark, cfg, name)
     if timestamp is not None:
-        df = spark.read.format("delta").option("timestampAsOf", timestamp).load(path)
+        try:
+            df = spark.read.format("delta").option("timestampAsOf", timestamp).load(path)
+        except CapturedException as exc:  # Delta resolves the time travel on load: the mistake is found here
+            raise _time_travel_error(spark, name, path, timestamp, exc) from exc
         ledger.record_input(name, None)
         return df
     version = pinned_version(spark, cfg, name, version)
@@ -146,10 +149,39 @@ def read_changes(spark: SparkSession, cfg: Config, name: str, *, since_version: 
     if str(cfg.table(name).properties.get("delta.enableChangeDataFeed", "false")).lower() != "true":
         raise CrosslakeError(f"table '{name}' has no change data feed: set "
                              f"tables.{name}.properties.delta.enableChangeDataFeed: true (applies to new tables)")
+    latest = current_version(spark, path)
+    for what, v in (("since", since_version), ("until", until_version)):
+        if v is not None and not 0 <= v <= latest:
+            raise ConfigError(f"changes {what} version {v}: table '{name}' has versions 0..{latest} "
+                              f"({latest} is its latest); pick a version in that range")
     reader = spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", since_version)
     if until_version is not None:
         reader = reader.option("endingVersion", until_version)
-    return reader.load(path)
+    try:
+        return reader.load(path)
+    except CapturedException as exc:  # e.g. the change feed was switched on after that version
+        raise ConfigError(f"table '{name}': no change feed from version {since_version}: {_first_line(exc)}") from exc
+
+
+def _time_travel_error(spark: SparkSession, name: str, path: str, timestamp: str, exc: Exception) -> CrosslakeError:
+    """What a failed read as of `timestamp` means, in one line (Delta's own text spans lines)."""
+    text = str(exc)
+    if "DELTA_TIMESTAMP_INVALID" in text or "cannot be converted to a valid timestamp" in text:
+        from crosslake.arguments import TIMESTAMP_FORMAT
+
+        return ConfigError(f"timestamp {timestamp!r} is not a timestamp: use {TIMESTAMP_FORMAT}, "
+                           f"e.g. '2026-11-21 08:00:00'")
+    commits = DeltaTable.forPath(spark, path).history().select("version", "timestamp").orderBy("version").collect()
+    first, last = commits[0], commits[-1]
+    if "before the earliest version" in text:
+        return ConfigError(f"table '{name}' did not exist yet at {timestamp}: its first commit (version "
+                           f"{first.version}) is at {first.timestamp:%Y-%m-%d %H:%M:%S} UTC; use a timestamp at "
+                           f"or after it")
+    if "DELTA_TIMESTAMP_GREATER_THAN_COMMIT" in text or "after the latest version" in text:
+        return ConfigError(f"timestamp {timestamp} is after table '{name}''s latest commit (version {last.version} "
+                           f"at {last.timestamp:%Y-%m-%d %H:%M:%S} UTC); use a timestamp at or before it, or read "
+                           f"the latest version without a timestamp")
+    return CrosslakeError(f"table '{name}' cannot be read as of {timestamp}: {_first_line(exc)}")
 
 
 def history(spark: SparkSession, cfg: Config, name: str, limit: int = 20) -> DataFrame:

@@ -1,8 +1,10 @@
 """Shared plumbing for every job: arguments, config, session, exit codes.
 
 A job module defines NAME, HELP, add_arguments(parser), run(spark, cfg, **options)
-and ``main(argv) = job_main(module, argv)``, and ROLE if it writes tables of one side
-(training or scoring: refused up front on a cluster without that role); the same module then works as
+and ``main(argv) = job_main(module, argv)``; check_options(**options) if some usage mistakes
+need more than one argument to see (called before the config loads, so no JVM starts); ROLE if it writes tables of one side
+(training or scoring: refused up front on a cluster without that role), and LAKE if it does
+not create the lake (see check_lake_root); the same module then works as
 ``spark-submit jobs/<name>.py``, ``python -m jobs.<name>``, ``crosslake <name>`` and
 ``from jobs.<name> import run`` in a notebook.
 """
@@ -19,8 +21,9 @@ import uuid
 from pathlib import Path
 from types import ModuleType
 
+from crosslake.arguments import Parser, parse
 from crosslake.config import PROFILE_ENV, available_profiles, load_config
-from crosslake.errors import CrosslakeError, storage_failure
+from crosslake.errors import ConfigError, CrosslakeError, storage_failure
 
 COMMON_OPTIONS = ("profile", "lake_root", "set", "verbose", "command", "tables_command", "lock")
 SKIPPED = 4  # exit code: another run holds this job's --lock (cron: the previous run is still going)
@@ -43,7 +46,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def job_parser(module: ModuleType, prog: str | None = None) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog=prog or f"python -m jobs.{module.NAME}", description=module.HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     module.add_arguments(parser)
@@ -52,7 +55,8 @@ def job_parser(module: ModuleType, prog: str | None = None) -> argparse.Argument
 
 
 def job_main(module: ModuleType, argv: list[str] | None = None) -> int:
-    return execute(module, job_parser(module).parse_args(argv))
+    args = parse(job_parser(module), argv)
+    return 2 if args is None else execute(module, args)
 
 
 def execute(module: ModuleType, args: argparse.Namespace) -> int:
@@ -62,8 +66,11 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
     started = time.monotonic()
     spark, owns_session = None, False
     try:
+        if (check_options := getattr(module, "check_options", None)) is not None:
+            check_options(**options)  # usage mistakes the parser cannot see: before config, lake or JVM
         cfg = load_config(args.profile, lake_root=args.lake_root, overrides=args.set)
         check_role(module, cfg)
+        check_lake_root(module, cfg)
         if getattr(args, "lock", None) and not acquire_lock(cfg, args.lock):
             return SKIPPED
         if getattr(module, "NEEDS_SPARK", True):
@@ -83,6 +90,8 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
             with ledger.run(spark, cfg, module.NAME):
                 result = module.run(spark, cfg, **options)
     except CrosslakeError as exc:
+        if exc.__cause__ is not None:
+            log.debug("what %s failed on", module.NAME, exc_info=exc.__cause__)  # the JVM's trace, with -v
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except Exception as exc:
@@ -129,6 +138,45 @@ def acquire_lock(cfg, name: str) -> bool:
     handle.flush()
     _held_locks.append(handle)
     return True
+
+
+# What a job needs of a local lake root (module attribute LAKE): "create" (the default) may
+# create it; "write" needs it to exist and be writable; "read" needs it to exist; "none"
+# does not touch the lake (generate writes the source folder). A root that is a file is
+# refused for every job. Remote roots (s3a://) are left to the store to judge.
+LAKE_NEEDS = ("create", "write", "read", "none")
+
+
+def check_lake_root(module: ModuleType, cfg) -> None:
+    """Refuse a lake root the job cannot use, before Spark starts and before anything (a lock,
+    the run ledger) is written under it."""
+    from crosslake import storage
+
+    need = getattr(module, "LAKE", "create")
+    root = cfg.lake.root
+    if storage.is_remote(root):
+        return
+    path = Path(root)
+    fix = "set lake.root in conf/ or pass --lake-root"
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"lake root {root} is a file, not a folder: {fix} to a folder")
+    if need == "none":
+        return
+    if not path.exists():
+        if need in ("read", "write"):
+            raise ConfigError(f"lake root {root} does not exist: `crosslake {module.NAME}` works on an existing "
+                              f"lake; {fix} to the lake's folder, or create one with `crosslake pipeline`")
+        above = next((p for p in path.parents if p.exists()), None)
+        if above is not None and not above.is_dir():
+            raise ConfigError(f"lake root {root} cannot be created: {above} is a file, not a folder; {fix}")
+        if above is not None and not os.access(above, os.W_OK | os.X_OK):
+            raise ConfigError(f"lake root {root} cannot be created: {above} is not writable; {fix} to a folder "
+                              f"this user can write, or make {above} writable")
+        return
+    if need != "read" and not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"lake root {root} is read-only (no write permission, or a read-only file system): "
+                          f"`crosslake {module.NAME}` writes tables there; make it writable, or {fix} to a "
+                          f"writable folder")
 
 
 def check_role(module: ModuleType, cfg) -> None:

@@ -18,13 +18,14 @@ from pyspark.sql import functions as F
 
 from crosslake import lake
 from crosslake.config import Config
-from crosslake.errors import CrosslakeError
+from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
 from expectations.report import render_report
 
 NAME = "dq"
 HELP = "Write the data-quality report of a run (every check, its result and observed value) as an HTML page."
 RECORD_RUN = False  # inspection: no ledger row
+LAKE = "read"       # an existing lake
 
 
 def add_arguments(parser) -> None:
@@ -45,8 +46,12 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "report", run: str | 
     if not rows:
         raise CrosslakeError(f"no data-quality results for run '{run}': list runs with `crosslake runs --job clean`")
     target = Path(out) if out else Path(cfg.scratch) / "_reports" / "dq" / f"{run}.html"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render_report(rows, title=f"Data quality: {rows[0].table}"))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render_report(rows, title=f"Data quality: {rows[0].table}"))
+    except OSError as exc:
+        raise ConfigError(f"cannot write the report to {target} ({exc.strerror}): pass --out with a file in a "
+                          f"writable folder") from exc
     failed = sum(1 for r in rows if r.group != "row" and not r.success)
     quarantined = sum(r.unexpected_count or 0 for r in rows if r.group == "row")
     state = "blocked" if failed else f"published version {rows[0].table_version}"

@@ -21,6 +21,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from crosslake import lake, ledger, quality
+from crosslake import arguments
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
@@ -35,7 +36,7 @@ LABELLED_SPLITS = ("train", "validation", "test")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--silver-version", type=int, help="silver version to read (default: latest)")
+    parser.add_argument("--silver-version", type=arguments.version, help="silver version to read (default: latest)")
     parser.add_argument("--dataset", help="a tabular dataset declared under datasets: in conf/ "
                                           "(<name>_silver -> <name>_encoding + <name>_gold)")
 

@@ -31,6 +31,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from crosslake import lake, ledger
+from crosslake import arguments
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
@@ -44,7 +45,7 @@ HELP = ("Record labels for live predictions (wrong ones included) and send low-c
 def add_arguments(parser) -> None:
     parser.add_argument("action", nargs="?", choices=("label", "review", "list"), default="list")
     parser.add_argument("--file", help="label: a CSV with columns review_id,label")
-    parser.add_argument("--margin", type=float, default=0.15,
+    parser.add_argument("--margin", type=arguments.number(0, 0.5), default=0.15,
                         help="review: probabilities within this distance of 0.5 count as low-confidence")
 
 

@@ -8,7 +8,9 @@ example tabular dataset (loans) as CSV files or into its source database.
 
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
 
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
@@ -16,7 +18,8 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
-from crosslake.config import Config
+from crosslake.arguments import count, folder_path
+from crosslake.config import GENERATE_MAX, Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
 from sources import loans_generator
@@ -30,16 +33,22 @@ HELP = (
     "including HTML, duplicates and a few malformed files. Sizes default to the profile's."
 )
 NEEDS_SPARK = False
+LAKE = "none"  # writes the source folder, not the lake
+# Written into every folder generate fills: only such a folder (or an empty one) is replaced,
+# never a folder of the user's own files.
+MARKER = ".crosslake-generated"
+LEGACY_README = "Synthetic stand-in for the Large Movie Review Dataset"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--train", type=int, help="labelled training reviews (max 25,000)")
-    parser.add_argument("--test", type=int, help="labelled test reviews (max 25,000)")
-    parser.add_argument("--unsup", type=int, help="unlabelled reviews (max 50,000)")
+    for split, cap in GENERATE_MAX.items():
+        what = "unlabelled" if split == "unsup" else f"labelled {'training' if split == 'train' else 'test'}"
+        parser.add_argument(f"--{split}", type=count(0, cap), help=f"{what} reviews (0 to {cap:,})")
     parser.add_argument("--seed", type=int, help="random seed (same seed, same corpus)")
-    parser.add_argument("--out", help="target folder (default: source.path); replaced if present")
+    parser.add_argument("--out", type=folder_path,
+                        help="target folder (default: source.path); replaced only if empty or written by generate")
     parser.add_argument("--dataset", help="write the example tabular dataset instead (loans)")
-    parser.add_argument("--rows", type=int, default=2000, help="--dataset: rows to write (default 2000)")
+    parser.add_argument("--rows", type=count(1), default=2000, help="--dataset: rows to write (default 2000)")
     parser.add_argument("--to", choices=["csv", "database"], default="csv",
                         help="--dataset: CSV files in its source.path (default), or the table its extract "
                              "reads (credentials from the environment; the table is replaced)")
@@ -77,9 +86,12 @@ def run(_spark, cfg: Config, *, train=None, test=None, unsup=None, seed=None, ou
     g = cfg.generate
     sizes = dict(train=g.train if train is None else train, test=g.test if test is None else test,
                  unsup=g.unsup if unsup is None else unsup)
+    target = out or cfg.source.path
+    where = "--out" if out else "source.path"
+    check_replaceable(target, where)
     with tqdm(total=sum(sizes.values()), desc="generate", unit="review", disable=None) as bar:
-        summary = generate_corpus(out or cfg.source.path, seed=g.seed if seed is None else seed,
-                                  progress=bar.update, **sizes)
+        summary = generate_corpus(target, seed=g.seed if seed is None else seed, progress=bar.update, **sizes)
+    mark(target)
     return GenerateResult(summary.root, summary.total_files, summary.duplicates, len(summary.malformed))
 
 
@@ -94,13 +106,46 @@ def generate_dataset(cfg: Config, dataset: str, *, rows: int, to: str, seed: int
         target = out or ds.source.path
         if not target:
             raise ConfigError(f"datasets.{dataset}.source.path is not set: pass --out FOLDER")
-        return DatasetGenerateResult(dataset, target, loans_generator.write_csv(target, rows, seed=seed))
+        check_replaceable(target, "--out" if out else f"datasets.{dataset}.source.path")
+        manifest = loans_generator.write_csv(target, rows, seed=seed)
+        mark(target)
+        return DatasetGenerateResult(dataset, target, manifest)
     spec = cfg.extracts.get(ds.source.extract or "")
     if spec is None:
         raise ConfigError(f"datasets.{dataset}.source.extract names no extract: nothing says which table to write")
     data, manifest = loans_generator.rows_for_database(rows, seed=seed)
     write_database_table(cfg, spec.database, spec.table, data)
     return DatasetGenerateResult(dataset, f"{cfg.databases[spec.database].url} table {spec.table}", manifest)
+
+
+def check_replaceable(folder: str, where: str) -> None:
+    """Refuse to write into `folder` unless it is missing, empty or written by generate before:
+    what generate writes replaces what is there, and a user's own files must not go with it."""
+    path = Path(folder)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise ConfigError(f"{where} {folder} is a file, not a folder: generate writes a folder of files there; "
+                          f"name a folder (it is created if missing)")
+    if (path / MARKER).is_file() or _legacy_corpus(path) or not any(path.iterdir()):
+        return
+    raise ConfigError(f"{where} {folder} holds files that `crosslake generate` did not write (no {MARKER} in it), "
+                      f"and generating would replace them: pick an empty or new folder, or remove that one first")
+
+
+def _legacy_corpus(path: Path) -> bool:
+    """A folder generate wrote before it left the marker: a corpus whose README says it is
+    synthetic, or nothing but the example dataset's loans-NNN.csv files."""
+    try:
+        if (path / "README").read_text(errors="replace").startswith(LEGACY_README):
+            return True
+    except OSError:
+        pass
+    return all(p.is_file() and re.fullmatch(r"loans-\d{3}\.csv", p.name) for p in path.iterdir())
+
+
+def mark(folder: str) -> None:
+    (Path(folder) / MARKER).write_text("written by `crosslake generate`: generate may replace this folder\n")
 
 
 def write_database_table(cfg: Config, database: str, table: str, data: list[dict]) -> None:

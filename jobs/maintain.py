@@ -20,6 +20,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 
 from crosslake import lake
+from crosslake.arguments import count
 from crosslake.config import EACH, Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main
@@ -27,12 +28,13 @@ from crosslake.runner import job_main
 NAME = "maintain"
 HELP = ("Compact small files (OPTIMIZE) and delete files older than the retention (VACUUM) in every table, "
         "never below the profile's time-travel promise.")
+LAKE = "write"  # an existing, writable lake: maintain never creates one (nor a ledger in a mistyped root)
 DELTA_SAFETY_HOURS = 168  # Delta's own VACUUM floor, unless its check is switched off
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--table", action="append", help="only this table (repeatable; default: all)")
-    parser.add_argument("--retention-hours", type=int,
+    parser.add_argument("--retention-hours", type=count(0),
                         help="keep files newer than this (default: maintenance.vacuum_retention_hours)")
     parser.add_argument("--dry-run", action="store_true", help="report what VACUUM would delete, delete nothing")
 

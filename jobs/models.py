@@ -41,6 +41,7 @@ from transforms.tabular import with_feature_vector
 NAME = "models"
 HELP = "List, show, promote (candidate -> production, only if it wins) and roll back models in the registry."
 RECORD_RUN = False  # the registry keeps its own decision log
+LAKE = "read"       # an existing lake (its model store)
 log = logging.getLogger(__name__)
 
 
@@ -50,8 +51,17 @@ def add_arguments(parser) -> None:
     parser.add_argument("--dataset", help="the tabular model of a dataset declared in conf/ (<name>_mlp)")
 
 
+def check_options(*, action: str = "list", version: str | None = None, **_) -> None:
+    """Usage mistakes, found before the config loads and Spark starts."""
+    if action == "promote" and version is not None and version != "candidate" and not version.lstrip("v").isdigit():
+        raise ConfigError(f"promote takes a version number or 'candidate', got '{version}'")
+    if action in ("list", "history", "rollback") and version is not None:
+        raise ConfigError(f"`crosslake models {action}` takes no version (got '{version}')")
+
+
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", version: str | None = None,
         dataset: str | None = None):
+    check_options(action=action, version=version)
     store = cfg.model_store
     if dataset:
         cfg.dataset(dataset)  # a clear error for an undeclared dataset
@@ -66,8 +76,6 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "list", version: str 
     if action == "rollback":
         cfg.require_writer("models")
         return rollback(store, name)
-    if version is not None and version not in ("candidate",) and not version.lstrip("v").isdigit():
-        raise ConfigError(f"promote takes a version number or 'candidate', got '{version}'")
     return promote(spark, cfg, registry.resolve(store, name, version or "candidate"), name=name)
 
 

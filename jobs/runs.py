@@ -18,6 +18,7 @@ from pyspark.sql import Row, SparkSession
 from pyspark.sql import functions as F
 
 from crosslake import lake, ledger
+from crosslake.arguments import count
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
@@ -25,6 +26,7 @@ from crosslake.runner import job_main
 NAME = "runs"
 HELP = "List job runs from the ledger, show one run's inputs and outputs, or trace a model back to its sources."
 RECORD_RUN = False  # inspection: no ledger row
+LAKE = "read"       # an existing lake, read-only is fine
 
 
 def add_arguments(parser) -> None:
@@ -36,7 +38,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", help="sources: write every row to this CSV file")
     parser.add_argument("--job", help="list: only runs of this job")
     parser.add_argument("--status", choices=["success", "blocked", "failed"], help="list: only runs that ended so")
-    parser.add_argument("--limit", type=int, default=20, help="list: newest N runs (default 20)")
+    parser.add_argument("--limit", type=count(1), default=20, help="list: newest N runs (default 20)")
+
+
+def check_options(*, action: str = "list", target: str | None = None, **_) -> None:
+    """Usage mistakes, found before the config loads and Spark starts."""
+    if action == "list":
+        return
+    if not target:
+        need = {"show": "a run id", "trace": "TABLE:VERSION or model:NAME:VERSION",
+                "sources": "model:NAME:VERSION or GOLD_TABLE:VERSION"}[action]
+        raise ConfigError(f"`crosslake runs {action}` needs {need}")
+    head, _, version = target.rpartition(":")
+    if action != "show" and (not head or not version.isdigit()):
+        shape = "TABLE:VERSION or model:NAME:VERSION" if action == "trace" else "model:NAME:VERSION or GOLD_TABLE:VERSION"
+        raise ConfigError(f"{action} needs {shape}, got '{target}'")
 
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", target: str | None = None,

@@ -20,6 +20,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from crosslake import lake, ledger, quality
+from crosslake import arguments
 from crosslake.config import Config
 from crosslake.runner import job_main
 from expectations.predictions import predictions_suite
@@ -38,7 +39,7 @@ HELP = ("Score score.input_table (rows of score.splits) with the production mode
 def add_arguments(parser) -> None:
     parser.add_argument("--model-version", help="a version number or an alias (candidate, production); "
                                                 "default: production if set, else the latest")
-    parser.add_argument("--input-version", type=int, help="input table version (default: latest)")
+    parser.add_argument("--input-version", type=arguments.version, help="input table version (default: latest)")
 
 
 @dataclass

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import yaml
 from pyspark.sql import SparkSession
 
-from crosslake import lake, ledger
-from crosslake.config import Config
+from crosslake import arguments, lake, ledger
+from crosslake.config import Config, train_setting_problem
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main, new_run_id
 from jobs import models, train
@@ -50,7 +50,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                         help="a train: setting and the values to try (repeatable), e.g. --grid lr=0.001,0.003")
     parser.add_argument("--dataset", help="sweep the tabular MLP of a dataset declared in conf/")
-    parser.add_argument("--gold-version", type=int, help="gold version every trial trains on (default: latest)")
+    parser.add_argument("--gold-version", type=arguments.version, help="gold version every trial trains on (default: latest)")
     parser.add_argument("--promote-best", action="store_true",
                         help="make the best trial the candidate and run the promotion check")
 
@@ -83,10 +83,22 @@ def parse_grid(items: list[str]) -> dict[str, list]:
             raise ConfigError(f"--grid expects KEY=V1,V2,..., got '{item}'")
         if key not in names:
             raise ConfigError(f"--grid: '{key}' is not a train: setting (choose from {', '.join(sorted(names))})")
-        grid[key] = [yaml.safe_load(v) for v in values.split(",")]
+        try:
+            grid[key] = [yaml.safe_load(v) for v in values.split(",")]
+        except yaml.YAMLError:
+            raise ConfigError(f"--grid {item}: the values must be single numbers or words separated by commas "
+                              f"(a list setting such as kernel_sizes cannot be swept)") from None
+        for value in grid[key]:
+            if (problem := train_setting_problem(key, value, f"train.{key}")) is not None:
+                raise ConfigError(f"--grid {item}: {problem}")
     if not grid:
         raise ConfigError("give at least one --grid KEY=V1,V2")
     return grid
+
+
+def check_options(*, grid: list[str], **_) -> None:
+    """A grid mistake, found before the config loads and Spark starts."""
+    parse_grid(grid)
 
 
 def run(spark: SparkSession, cfg: Config, *, grid: list[str], dataset: str | None = None,

@@ -19,13 +19,14 @@ import json
 
 from pyspark.sql import SparkSession
 
-from crosslake import lake
+from crosslake import arguments, lake
 from crosslake.config import Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main
 
 NAME = "tables"
 RECORD_RUN = False  # inspection: no ledger row
+LAKE = "read"       # an existing lake, read-only is fine
 HELP = ("List tables with version and row count, show a table's history, read a table as of an earlier "
         "version or time, or list the rows that changed since a version.")
 
@@ -33,15 +34,33 @@ HELP = ("List tables with version and row count, show a table's history, read a 
 def add_arguments(parser) -> None:
     parser.add_argument("action", nargs="?", default="list", choices=["list", "history", "show", "changes"])
     parser.add_argument("name", nargs="?", help="table name (bronze, silver, quarantine, gold, ...)")
-    parser.add_argument("--version", type=int, help="show: read as of this version")
-    parser.add_argument("--timestamp", help="show: read as of this time, e.g. '2026-11-21 08:00:00'")
-    parser.add_argument("--since", type=int, help="changes: first version to include")
-    parser.add_argument("--limit", type=int, default=20, help="rows or history entries to print (default 20)")
+    parser.add_argument("--version", type=arguments.version, help="show: read as of this version")
+    parser.add_argument("--timestamp", type=arguments.timestamp,
+                        help="show: read as of this time (UTC), e.g. '2026-11-21 08:00:00'")
+    parser.add_argument("--since", type=arguments.version, help="changes: first version to include")
+    parser.add_argument("--limit", type=arguments.count(1), default=20,
+                        help="rows or history entries to print (default 20)")
+
+
+def check_options(*, action: str = "list", name: str | None = None, version: int | None = None,
+                  timestamp: str | None = None, since: int | None = None, **_) -> None:
+    """Usage mistakes, found before the config loads and Spark starts."""
+    if action != "list" and not name:
+        raise ConfigError(f"`crosslake tables {action}` needs a table name: `crosslake tables` lists them")
+    if version is not None and timestamp is not None:
+        raise ConfigError("`crosslake tables show` reads as of --version or --timestamp, not both")
+    if action == "changes" and since is None:
+        raise ConfigError("`crosslake tables changes NAME` needs --since VERSION")
+    given = {"--version": (version, "show"), "--timestamp": (timestamp, "show"), "--since": (since, "changes")}
+    for option, (value, applies_to) in given.items():
+        if value is not None and action != applies_to:
+            raise ConfigError(f"{option} applies to `crosslake tables {applies_to}`, not `tables {action}`")
 
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", name: str | None = None,
         version: int | None = None, timestamp: str | None = None, since: int | None = None,
         limit: int = 20) -> str:
+    check_options(action=action, name=name, version=version, timestamp=timestamp, since=since)
     if action == "list":
         infos = lake.list_tables(spark, cfg)
         if not infos:
@@ -49,8 +68,7 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "list", name: str | N
         width = max(len(i.name) for i in infos)
         return "\n".join([f"{'table':<{width}}  version  {'rows':>10}  location"] + [
             f"{i.name:<{width}}  {i.version:>7}  {i.rows:>10,}  {i.path}" for i in infos])
-    if not name:
-        raise ConfigError(f"`crosslake tables {action}` needs a table name: one of {', '.join(cfg.tables)}")
+    cfg.table(name)  # an unknown name is a usage mistake, named before the lake is touched
     if action == "history":
         rows = lake.history(spark, cfg, name, limit).collect()
         out = [f"history of {name} ({cfg.table_path(name)}):", "version  timestamp            operation  metrics"]
@@ -60,8 +78,6 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "list", name: str | N
             out.append(f"{r.version:>7}  {r.timestamp:%Y-%m-%d %H:%M:%S}  {r.operation:<9}  {json.dumps(metrics)}")
         return "\n".join(out)
     if action == "changes":
-        if since is None:
-            raise ConfigError("`crosslake tables changes NAME` needs --since VERSION")
         df = lake.read_changes(spark, cfg, name, since_version=since).orderBy("_commit_version")
     else:
         df = lake.read_table(spark, cfg, name, version=version, timestamp=timestamp)

@@ -21,10 +21,11 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+import torch
 from torch import nn
 from tqdm import tqdm
 
-from crosslake import lake, ledger
+from crosslake import arguments, lake, ledger
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import code_version, job_main, new_run_id
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--gold-version", type=int, help="gold version to train on (default: latest)")
+    parser.add_argument("--gold-version", type=arguments.version, help="gold version to train on (default: latest)")
     parser.add_argument("--dataset", help="train the tabular MLP on a dataset declared under datasets: in conf/ "
                                           "(<name>_gold -> model <name>_mlp)")
     parser.add_argument("--fresh", action="store_true",
@@ -152,6 +153,7 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
         bars.append(tqdm(total=total, desc=desc, unit=unit, disable=None, leave=False))
         return bars[-1].update
 
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
     extra_meta: dict = {}
     if tcfg.processes > 1:
         history, test, rows, extra_meta = _fit_data_parallel(
@@ -166,6 +168,7 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
             for bar in bars:
                 bar.close()
     log.info("%s test accuracy %.4f (baseline %.4f)", name, test.accuracy, baseline_acc)
+    _require_learned(model, initial, tcfg)
 
     png = curves_png(history.history, best_epoch=history.best_epoch,
                      title=f"{name}: {gold_table} v{gold_version}, test accuracy {test.accuracy:.3f}")
@@ -190,6 +193,16 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
     for split, n in rows.items():
         ledger.record_count(f"{split}_rows", n)
     return Trained(version, str(path), test, rows, str(device))
+
+
+def _require_learned(model: nn.Module, initial: dict, tcfg: TrainConfig) -> None:
+    """Refuse to store a model whose weights are exactly as initialised: nothing was learned,
+    and a stored version could be promoted and served as if it had been."""
+    after = model.state_dict()
+    if all(torch.equal(initial[k], after[k].detach().to(initial[k].device)) for k in initial):
+        raise CrosslakeError(f"training changed none of the model's weights (train.lr {tcfg.lr}, "
+                             f"{tcfg.epochs} epoch(s)): nothing was learned and no model was stored; check the "
+                             f"training settings (train.lr, train.epochs) and that the train split has rows")
 
 
 def _fit_here(spark: SparkSession, cfg: Config, model: nn.Module, splits: dict[str, DataFrame], tcfg: TrainConfig,

@@ -217,7 +217,7 @@ def test_tables_lists_and_time_travels(built, lake_dir, capsys):
     assert "      0  " in history and "WRITE" in history and "      1  " not in history
     assert tables.main(args(lake_dir, "show", "silver", "--version", "0", "--limit", "3")) == 0
     assert "review_id" in capsys.readouterr().out
-    assert tables.main(args(lake_dir, "show", "silver", "--version", "99")) == 1
+    assert tables.main(args(lake_dir, "show", "silver", "--version", "99")) == 2  # bad usage
     assert "versions 0..0" in capsys.readouterr().err
 
 
