@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger, quality
+from crosslake import arguments, lake, ledger, quality
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--bronze-version", type=int, help="bronze version to read (default: latest)")
+    parser.add_argument("--bronze-version", type=arguments.version, help="bronze version to read (default: latest)")
     parser.add_argument("--dataset", help="clean a tabular dataset declared under datasets: in conf/ "
                                           "(<name>_bronze -> <name>_silver) instead of the reviews")
 
