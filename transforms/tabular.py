@@ -85,8 +85,8 @@ def _missing_hint(missing: list[str], extra: list[tuple[int, str]]) -> str:
     the same name made plain, or the same name in another case."""
     pairs = {h: m for m in missing for i, h in extra if h != m and plain_name_for(h, i).lower() == m.lower()}
     if pairs:
-        return (f"; the source has {', '.join(shown_name(h, 0) for h in pairs)}: map it with "
-                f"{rename_hint(pairs)}")
+        return (f"; the source has {', '.join(shown_name(h, 0) for h in pairs)}: map "
+                f"{'it' if len(pairs) == 1 else 'them'} with {rename_hint(pairs)}")
     if extra:
         return (f"; if renamed upstream, map it under datasets.<name>.rename (undeclared here: "
                 f"{', '.join(shown_name(h, i) for i, h in extra)})")
