@@ -440,10 +440,38 @@ def check_column_names(name: str, ds: DatasetConfig) -> None:
     if taken:
         raise ConfigError(f"{where}.keys: {', '.join(taken)} is also a column of gold ({', '.join(RESERVED_KEYS)}): "
                           f"declare the key under another name and map it under rename:")
+    check_expectation_columns(name, ds)
+    label_kind = column_type(ds.columns.get(ds.label, "boolean"))[0]
+    if label_kind in ("string", "date", "timestamp"):
+        raise ConfigError(f"{where}.label: column {ds.label} is declared {label_kind}, but the model learns a "
+                          f"two-class outcome: declare it boolean (true/false, yes/no, y/n, t/f and 1/0 all read as "
+                          f"booleans) or int (0/1)")
     odd = [s for s in ds.rename if not isinstance(s, str)]
     if odd:
         raise ConfigError(f"{where}.rename: the source name {odd[0]!r} was read by YAML as "
                           f"{type(odd[0]).__name__}; quote it: {rename_hint({str(odd[0]): ds.rename[odd[0]]})}")
+
+
+def check_expectation_columns(name: str, ds: DatasetConfig) -> None:
+    """A check on a column the rows it runs on do not have would fail deep in Spark: row
+    checks see the declared columns, output checks silver's (plus split and the lineage),
+    input checks only `quarantined`."""
+    seen = {"row": set(ds.columns), "output": {*ds.columns, "split", "_source", "_source_row"},
+            "input": {"quarantined"}}
+    for group, checks in (ds.expectations or {}).items():
+        for check, entry in (checks or {}).items() if isinstance(checks, dict) else ():
+            if not isinstance(entry, dict) or group not in seen:
+                continue  # suite_from_config names those mistakes
+            named = [entry.get(k) for k in ("column", "column_A", "column_B") if isinstance(entry.get(k), str)]
+            named += [c for c in entry.get("columns") or [] if isinstance(c, str)] if isinstance(
+                entry.get("columns"), list) else []
+            unknown = [c for c in named if c not in seen[group]]
+            if unknown:
+                hint = ("declared under columns:" if group != "input"
+                        else "input checks see one column, quarantined (true for each quarantined row)")
+                raise ConfigError(f"datasets.{name}.expectations.{group}.{check}: column {', '.join(unknown)} is not "
+                                  f"{'among the columns ' + group + ' checks see: ' if group == 'input' else ''}"
+                                  f"{hint}")
 
 
 # Settings of a dataset declaration that hold text: a value YAML typed otherwise (yes/no
