@@ -118,8 +118,8 @@ def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allo
 
 def _check_column_names(name: str, spec: ExtractConfig, columns: list[str]) -> None:
     """Bronze keeps the source's column names, and Delta refuses " ,;{}()=" in a name while
-    Spark reads `a.b` as a struct field: a name that is not plain is refused before any read
-    (the schema is all JDBC has fetched so far), with the view that renames it."""
+    Spark reads `a.b` as a struct field: a name that is not plain is refused before the rows
+    are read (JDBC has fetched only the schema so far), with the view that renames it."""
     odd = [c for c in columns if not is_plain_name(c)]
     if odd:
         select = ", ".join(f'"{c}" AS {plain_name_for(c, columns.index(c))}' for c in odd)
