@@ -8,6 +8,7 @@ Python: paths, table names, Spark settings and hyper-parameters all come from co
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import re
@@ -306,6 +307,7 @@ def load_config(
     the scoring cluster's settings at the test profile's sizes."""
     profile = profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
     data = _read_yaml(conf_dir() / "base.yaml")
+    written = _read_yaml(conf_dir() / "base.yaml", raw=True)  # the same, every scalar as the text written
     for name in profile.split(","):
         overlay = conf_dir() / f"{name.strip()}.yaml"
         if not overlay.is_file():
@@ -314,8 +316,13 @@ def load_config(
                 f"(files in {conf_dir()}/) or add conf/{name}.yaml"
             )
         data = _merge(data, _read_yaml(overlay))
+        written = _merge(written, _read_yaml(overlay, raw=True))
     for item in overrides:
         data = _merge(data, _parse_override(item))
+        written = _merge(written, _parse_override(item, raw=True))
+    declared, as_written = data.get("datasets"), written.get("datasets")
+    for name, ds in (declared.items() if isinstance(declared, dict) else ()):
+        check_dataset_scalars(name, ds, as_written.get(name) if isinstance(as_written, dict) else None)
     root = lake_root or os.environ.get(LAKE_ROOT_ENV) or data["lake"]["root"]
     data["lake"]["root"] = _absolute(root)
     if data["lake"].get("scratch") is None and storage.is_remote(data["lake"]["root"]):
@@ -373,6 +380,7 @@ def check_dataset(name: str, ds: DatasetConfig, cfg: Config) -> None:
             raise ConfigError(f"{where}.columns.{col}: a format applies to date and timestamp columns only")
         if col.startswith("_"):
             raise ConfigError(f"{where}.columns.{col}: names starting with '_' are reserved for lineage columns")
+    check_column_names(name, ds)
     named = {"keys": ds.keys, "label": [ds.label], "features.numeric": ds.features.numeric,
              "features.categorical": ds.features.categorical, "clean.lowercase": ds.clean.lowercase,
              "rename (targets)": list(ds.rename.values())}
@@ -561,6 +569,186 @@ def _sets(data: Any, keys: list[str]) -> bool:
             return False
         data = data[key]
     return True
+# Declared column names are plain: a letter (any script), then letters, digits or '_'.
+# Spark reads `a.b` as a field of a struct, Delta refuses " ,;{}()=" and tabs or newlines
+# in names, and SQL text needs quotes around `1st` or `a-b`; a source column with any
+# other name (an empty header included) is mapped to a plain one under rename:.
+PLAIN_NAME = re.compile(r"^[^\W\d_]\w*$")
+# Columns the jobs add beside the declared ones: silver's split, clean's failed_checks;
+# gold carries the keys beside label, features and the versions it was made from.
+RESERVED_COLUMNS = ("split", "failed_checks")
+RESERVED_KEYS = ("split", "label", "features", "silver_version", "encoding_version")
+
+
+def is_plain_name(name: str) -> bool:
+    return bool(PLAIN_NAME.match(name))
+
+
+def plain_name_for(source: str, position: int | None = None) -> str:
+    """A plain name to suggest for a source column: `sample.yr` -> sample_yr, `1st` ->
+    col_1st, an empty header -> row_name (first column) or col_<n>."""
+    name = re.sub(r"\W+", "_", source).strip("_")
+    if not name:
+        return "row_name" if position == 0 else f"col_{(position or 0) + 1}" if position is not None else "col"
+    return f"col_{name}" if not name[0].isalpha() else name
+
+
+def rename_hint(pairs: dict[str, str]) -> str:
+    """`rename: {"sample.yr": sample_yr}`, ready to paste into the dataset's declaration."""
+    return "rename: {" + ", ".join(f"{json.dumps(s, ensure_ascii=False)}: {d}" for s, d in pairs.items()) + "}"
+
+
+def check_column_names(name: str, ds: DatasetConfig) -> None:
+    """Declared names that Spark, Delta or the jobs' own columns would trip on, refused
+    with the rename that fixes them."""
+    where = f"datasets.{name}"
+    for col in ds.columns:
+        if not is_plain_name(col):
+            plain = plain_name_for(col)
+            raise ConfigError(f"{where}.columns: {json.dumps(col, ensure_ascii=False)} is not a plain name "
+                              f"(letters, digits and _, starting with a letter): declare it as {plain} and map the "
+                              f"source column to it: {rename_hint({col: plain})}")
+        if col.lower() in RESERVED_COLUMNS:
+            raise ConfigError(f"{where}.columns.{col}: the name is taken by the {col.lower()} column the jobs add; "
+                              f"declare it as source_{col} and map it: {rename_hint({col: f'source_{col}'})}")
+    folded: dict[str, str] = {}
+    for col in ds.columns:
+        if col.lower() in folded:
+            raise ConfigError(f"{where}.columns: {folded[col.lower()]} and {col} differ only in case, which Spark "
+                              f"does not tell apart: declare one under another name and map it under rename:")
+        folded[col.lower()] = col
+    taken = [k for k in ds.keys if k.lower() in RESERVED_KEYS]
+    if taken:
+        raise ConfigError(f"{where}.keys: {', '.join(taken)} is also a column of gold ({', '.join(RESERVED_KEYS)}): "
+                          f"declare the key under another name and map it under rename:")
+    check_expectation_columns(name, ds)
+    label_kind = column_type(ds.columns.get(ds.label, "boolean"))[0]
+    if label_kind in ("string", "date", "timestamp"):
+        raise ConfigError(f"{where}.label: column {ds.label} is declared {label_kind}, but the model learns a "
+                          f"two-class outcome: declare it boolean (true/false, yes/no, y/n, t/f and 1/0 all read as "
+                          f"booleans) or int (0/1)")
+    odd = [s for s in ds.rename if not isinstance(s, str)]
+    if odd:
+        raise ConfigError(f"{where}.rename: the source name {odd[0]!r} was read by YAML as "
+                          f"{type(odd[0]).__name__}; quote it: {rename_hint({str(odd[0]): ds.rename[odd[0]]})}")
+
+
+def check_expectation_columns(name: str, ds: DatasetConfig) -> None:
+    """A check on a column the rows it runs on do not have would fail deep in Spark: row
+    checks see the declared columns, output checks silver's (plus split and the lineage),
+    input checks only `quarantined`."""
+    seen = {"row": set(ds.columns), "output": {*ds.columns, "split", "_source", "_source_row"},
+            "input": {"quarantined"}}
+    for group, checks in (ds.expectations or {}).items():
+        for check, entry in (checks or {}).items() if isinstance(checks, dict) else ():
+            if not isinstance(entry, dict) or group not in seen:
+                continue  # suite_from_config names those mistakes
+            named = [entry.get(k) for k in ("column", "column_A", "column_B") if isinstance(entry.get(k), str)]
+            named += [c for c in entry.get("columns") or [] if isinstance(c, str)] if isinstance(
+                entry.get("columns"), list) else []
+            unknown = [c for c in named if c not in seen[group]]
+            if unknown:
+                hint = ("declared under columns:" if group != "input"
+                        else "input checks see one column, quarantined (true for each quarantined row)")
+                raise ConfigError(f"datasets.{name}.expectations.{group}.{check}: column {', '.join(unknown)} is not "
+                                  f"{'among the columns ' + group + ' checks see: ' if group == 'input' else ''}"
+                                  f"{hint}")
+
+
+# Settings of a dataset declaration that hold text: a value YAML typed otherwise (yes/no
+# and on/off are booleans, 1.0 and 01 numbers, null and ~ nothing) would be compared or
+# matched as that type, silently. (path in the declaration, what it holds)
+TEXT_SETTINGS = (
+    (("label",), "value"), (("keys",), "list"), (("features", "numeric"), "list"),
+    (("features", "categorical"), "list"), (("clean", "lowercase"), "list"), (("clean", "null_values"), "list"),
+    (("rename",), "mapping"), (("columns",), "names"),
+)
+
+
+def check_dataset_scalars(name: str, ds: Any, written: Any) -> None:
+    """Text settings YAML read as something else, refused with the quoting that fixes them.
+    `written` is the same declaration read with every scalar as text (what the user typed)."""
+    if not isinstance(ds, dict):
+        return
+    written = written if isinstance(written, dict) else {}
+    where = f"datasets.{name}"
+    for path, shape in TEXT_SETTINGS:
+        value, text = _at(ds, path), _at(written, path)
+        setting, field_name = f"{where}.{'.'.join(path)}", path[-1]
+        if shape == "value" and value is not None and not isinstance(value, str):
+            _refuse_typed(setting, [(value, text)], f"{field_name}: {_q(text)}")
+        elif shape == "list" and isinstance(value, list):
+            texts = text if isinstance(text, list) and len(text) == len(value) else value
+            _refuse_typed(setting, list(zip(value, texts)), f"{field_name}: [{', '.join(map(_q, texts))}]")
+        elif shape in ("mapping", "names") and isinstance(value, dict):
+            pairs = list(zip(value.items(), text.items() if isinstance(text, dict) and len(text) == len(value)
+                             else value.items()))
+            bad_keys = [(k, tk) for (k, _), (tk, _) in pairs if not isinstance(k, str)]
+            _refuse_typed(f"{setting} (a name)", bad_keys, f"{field_name}: {{" + ", ".join(
+                f"{_q(tk)}: {tv if isinstance(tv, str) else '...'}" for (k, _), (tk, tv) in pairs
+                if not isinstance(k, str)) + "}")
+            if shape == "mapping":
+                bad_values = [(v, tv) for (_, v), (_, tv) in pairs if not isinstance(v, str)]
+                _refuse_typed(setting, bad_values, f"{field_name}: {{" + ", ".join(
+                    f"{_q(tk)}: {_q(tv)}" for (_, v), (tk, tv) in pairs if not isinstance(v, str)) + "}")
+    columns = ds.get("columns") if isinstance(ds.get("columns"), dict) else {}
+    text_columns = {c for c, spec in columns.items() if (spec.get("type") if isinstance(spec, dict) else spec)
+                    == "string"}
+    expectations = ds.get("expectations") if isinstance(ds.get("expectations"), dict) else {}
+    for group, checks in expectations.items():
+        for check, entry in (checks.items() if isinstance(checks, dict) else ()):
+            if not isinstance(entry, dict):
+                continue
+            shown = _at(written, ("expectations", group, check))
+            shown = shown if isinstance(shown, dict) else {}
+            setting = f"{where}.expectations.{group}.{check}"
+            for key in ("column", "column_A", "column_B", "regex"):
+                if key in entry and not isinstance(entry[key], str):
+                    _refuse_typed(f"{setting}.{key}", [(entry[key], shown.get(key))], f"{key}: {_q(shown.get(key))}")
+            values = entry.get("values")
+            if entry.get("column") in text_columns and isinstance(values, list):
+                texts = shown.get("values")
+                texts = texts if isinstance(texts, list) and len(texts) == len(values) else values
+                _refuse_typed(f"{setting}.values", list(zip(values, texts)),
+                              f"values: [{', '.join(map(_q, texts))}]",
+                              why=f" (column {entry['column']} is declared string)")
+
+
+def _at(data: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _q(text: Any) -> str:
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+YAML_KINDS = {bool: ("the boolean", "booleans"), int: ("the number", "numbers"), float: ("the number", "numbers"),
+              type(None): ("null", "null")}
+
+
+def _refuse_typed(setting: str, pairs: list[tuple[Any, Any]], fix: str, *, why: str = "") -> None:
+    """One line: the values (as written) YAML did not read as text, what it read them as, and
+    the quoted form to write instead. pairs: (value as typed, text as written)."""
+    bad = [(v, t) for v, t in pairs if not isinstance(v, str)]
+    if not bad:
+        return
+    typed = ", ".join("null" if v is None else json.dumps(v) if isinstance(v, (bool, int, float)) else repr(v)
+                      for v, _ in bad)
+    kinds = {YAML_KINDS.get(type(v), (type(v).__name__,) * 2) for v, _ in bad}
+    if len(bad) == 1:
+        [(one, _)] = kinds
+        read = f"was read by YAML as {one} {typed}" if one != "null" else "was read by YAML as null (no value)"
+    elif len(kinds) == 1:
+        [(_, many)] = kinds
+        read = f"were read by YAML as {many} {typed}" if many != "null" else "were read by YAML as null (no value)"
+    else:
+        read = f"were read by YAML as {typed}, not as text"
+    raise ConfigError(f"{setting}: {', '.join(str(t) for _, t in bad)} {read}{why}; "
+                      f"quote {'it' if len(bad) == 1 else 'them'}: {fix}")
 
 
 def check_owners(cfg: Config) -> None:
@@ -605,9 +793,12 @@ def dataset_tables(cfg: Config) -> dict[str, TableConfig]:
     return out
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def _read_yaml(path: Path, *, raw: bool = False) -> dict[str, Any]:
+    """The file's mapping; raw: every scalar as the text written (YAML's BaseLoader), to
+    say what a value was before YAML typed it."""
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text()
+        data = (yaml.load(text, Loader=yaml.BaseLoader) if raw else yaml.safe_load(text)) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):
@@ -625,13 +816,14 @@ def _merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _parse_override(item: str) -> dict[str, Any]:
-    key, sep, raw = item.partition("=")
+def _parse_override(item: str, *, raw: bool = False) -> dict[str, Any]:
+    key, sep, text = item.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set expects section.key=value, got '{item}'")
     value: Any = yaml.safe_load(raw) if raw else ""
     if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", value.strip()):
         value = float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string; on the command line it means a number
+    value: Any = (yaml.load(text, Loader=yaml.BaseLoader) if raw else yaml.safe_load(text)) if text else ""
     for part in reversed(key.strip().split(".")):
         value = {part: value}
     return value

@@ -21,6 +21,7 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -28,7 +29,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from crosslake import lake, ledger, secrets
-from crosslake.config import Config, DatabaseConfig, ExtractConfig
+from crosslake.config import Config, DatabaseConfig, ExtractConfig, is_plain_name, plain_name_for
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
 
@@ -80,7 +81,9 @@ def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allo
     # the upsert finds them unchanged and commits nothing.
     where = f"WHERE {spec.watermark} >= {_literal(*last)}" if last else ""
     ledger.record_input(f"jdbc:{spec.database}/{spec.table}", None)
-    rows = _read(spark, db, spec, where).cache()
+    rows = _read(spark, db, spec, where)
+    _check_column_names(name, spec, rows.columns)
+    rows = rows.cache()
     partitions = rows.rdd.getNumPartitions()
     try:
         n = rows.count()
@@ -111,6 +114,20 @@ def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allo
     total = spark.read.format("delta").load(cfg.table_path(spec.target)).count()
     return ExtractResult(name, mode, n, partitions, new_mark,
                          lake.TableInfo(spec.target, cfg.table_path(spec.target), version, total))
+
+
+def _check_column_names(name: str, spec: ExtractConfig, columns: list[str]) -> None:
+    """Bronze keeps the source's column names, and Delta refuses " ,;{}()=" in a name while
+    Spark reads `a.b` as a struct field: a name that is not plain is refused before the rows
+    are read (JDBC has fetched only the schema so far), with the view that renames it."""
+    odd = [c for c in columns if not is_plain_name(c)]
+    if odd:
+        select = ", ".join(f'"{c}" AS {plain_name_for(c, columns.index(c))}' for c in odd)
+        raise ConfigError(
+            f"extract '{name}': column(s) {', '.join(json.dumps(c, ensure_ascii=False) for c in odd)} of "
+            f"{spec.table} are not plain names (letters, digits and _, starting with a letter), which Spark and "
+            f"Delta cannot store as they are: select them under plain names in a view (CREATE VIEW ... AS SELECT "
+            f"{select}, <the other columns> FROM {spec.table}) and set extracts.{name}.table to the view")
 
 
 def credentials(db: DatabaseConfig) -> dict[str, str]:

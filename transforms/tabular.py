@@ -16,13 +16,16 @@ never turned silently into null), flag row checks, settle duplicate keys, split.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Iterator, Mapping
 
 import pandas as pd
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from crosslake.config import DatasetCleanConfig, DatasetConfig, DatasetSplitConfig, column_type
+from crosslake.config import (
+    DatasetCleanConfig, DatasetConfig, DatasetSplitConfig, column_type, is_plain_name, plain_name_for, rename_hint,
+)
 from sources.csv_records import parse_csv
 
 RECORD_SCHEMA = ("_source string, _source_row string, _header array<string>, _fields array<string>, "
@@ -50,23 +53,66 @@ def explode_csv_records(files: DataFrame, *, delimiter: str, quote: str, encodin
 
 def header_problems(source: str, header: list[str] | None, ds: DatasetConfig) -> list[str]:
     """What is wrong with a source's columns against the declaration (empty: nothing).
-    Pure Python: the ingest and clean jobs call it on each file's (or table's) header."""
+    Pure Python: the ingest and clean jobs call it on each file's (or table's) header.
+    A source name that is not plain (`sample.yr`, `my col`, an empty header) is matched
+    only through rename:, and the message says which rename to write."""
     if not header:
         return [f"{source} has no header line"]
     renamed = [ds.rename.get(h, h) for h in header]
     declared = set(ds.columns)
     missing = [c for c in ds.columns if c not in renamed]
-    extra = [h for h, r in zip(header, renamed) if r not in declared]
-    repeated = sorted({r for r in renamed if renamed.count(r) > 1})
+    extra = [(i, h) for i, (h, r) in enumerate(zip(header, renamed)) if r not in declared]
+    repeated = sorted({r for r in renamed if r in declared and renamed.count(r) > 1})
     out = []
     if repeated:
         out.append(f"{source} names column(s) {', '.join(repeated)} more than once")
     if missing:
-        hint = (f"; if renamed upstream, map it under datasets.<name>.rename (undeclared here: {', '.join(extra)})"
-                if extra else "")
-        out.append(f"{source} lacks declared column(s) {', '.join(missing)}{hint}")
+        out.append(f"{source} lacks declared column(s) {', '.join(missing)}{_missing_hint(missing, extra)}")
     if extra and ds.extra_columns == "error" and not missing:
-        out.append(f"{source} has undeclared column(s) {', '.join(extra)}: declare them under "
+        out.extend(_extra_problems(source, extra))
+    return out
+
+
+def shown_name(name: str, position: int) -> str:
+    """A source column's name for a message: as is when plain, quoted otherwise."""
+    if name == "":
+        return "the first column's empty header" if position == 0 else f"column {position + 1}'s empty header"
+    return name if is_plain_name(name) else json.dumps(name, ensure_ascii=False)
+
+
+def _missing_hint(missing: list[str], extra: list[tuple[int, str]]) -> str:
+    """The rename that would match a missing declared column to a source column that is
+    the same name made plain, or the same name in another case."""
+    pairs = {h: m for m in missing for i, h in extra if h != m and plain_name_for(h, i).lower() == m.lower()}
+    if pairs:
+        return (f"; the source has {', '.join(shown_name(h, 0) for h in pairs)}: map "
+                f"{'it' if len(pairs) == 1 else 'them'} with {rename_hint(pairs)}")
+    if extra:
+        return (f"; if renamed upstream, map it under datasets.<name>.rename (undeclared here: "
+                f"{', '.join(shown_name(h, i) for i, h in extra)})")
+    return ""
+
+
+def _extra_problems(source: str, extra: list[tuple[int, str]]) -> list[str]:
+    out = []
+    empty = [i for i, h in extra if h == ""]
+    if empty == [0]:
+        out.append(f"{source}: the first column has an empty header (R's row names?): map it to a name with "
+                   f"{rename_hint({'': 'row_name'})} and declare row_name under columns:, or set "
+                   f"extra_columns: ignore to leave it out")
+    elif empty:
+        out.append(f"{source}: column(s) {', '.join(str(i + 1) for i in empty)} have an empty header: set "
+                   f"extra_columns: ignore to leave them out, or name them in the source"
+                   + (f" (one can be mapped with {rename_hint({'': plain_name_for('', empty[0])})})"
+                      if len(empty) == 1 else ""))
+    odd = {h: plain_name_for(h, i) for i, h in extra if h and not is_plain_name(h)}
+    if odd:
+        out.append(f"{source} has undeclared column(s) {', '.join(shown_name(h, 1) for h in odd)} whose names "
+                   f"are not plain: declare them under datasets.<name>.columns as {', '.join(odd.values())} and "
+                   f"map them with {rename_hint(odd)}, or set extra_columns: ignore")
+    plain = [h for _, h in extra if h and is_plain_name(h)]
+    if plain:
+        out.append(f"{source} has undeclared column(s) {', '.join(plain)}: declare them under "
                    f"datasets.<name>.columns, or set extra_columns: ignore")
     return out
 
@@ -118,6 +164,9 @@ def with_clean_text(df: DataFrame, *, columns: list[str], rules: DatasetCleanCon
     return df.withColumn("_text", F.struct(*cleaned))
 
 
+INTEGER_TYPES = ("int", "bigint")
+
+
 def parse_value(text: Column, spec: Any) -> Column:
     """`text` parsed as the declared type; null where it does not parse."""
     kind, fmt = column_type(spec)
@@ -130,6 +179,10 @@ def parse_value(text: Column, spec: Any) -> Column:
             return text.try_cast("timestamp")
         parsed = F.try_to_timestamp(text, F.lit(pattern))
         return F.to_date(parsed) if kind == "date" else parsed
+    if kind in INTEGER_TYPES:
+        # 36.0 is the integer 36 (pandas writes integer columns with gaps that way); 36.5 is not.
+        whole = F.regexp_extract(text, r"^([+-]?[0-9]+)\.0*$", 1)
+        return F.coalesce(text.try_cast(kind), F.when(whole != "", whole).try_cast(kind))
     return text.try_cast(kind)
 
 

@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 
 from crosslake import lake, quality
 from crosslake.config import Config, DatasetConfig, column_type
-from crosslake.errors import CrosslakeError
+from crosslake.errors import ConfigError, CrosslakeError
 from expectations.from_config import suite_from_config
 from expectations.suite import CheckResult, Suite, run_checks
 from jobs.clean import CleanResult, row_check_results
@@ -53,9 +53,9 @@ def records(cfg: Config, name: str, bronze: DataFrame) -> DataFrame:
     columns = [c for c in bronze.columns if not c.startswith("_")]
     problems = header_problems(source, columns, ds)
     if problems:
-        raise CrosslakeError(f"dataset '{name}': " + "; ".join(problems) + ". Nothing was published.")
+        raise ConfigError(f"dataset '{name}': " + "; ".join(problems) + ". Nothing was published.")
     source_name = {declared: original for original, declared in ds.rename.items()}
-    shown = [F.coalesce(F.col(source_name.get(k, k)).cast("string"), F.lit("NULL")) for k in ds.keys]
+    shown = [F.coalesce(F.col(f"`{source_name.get(k, k)}`").cast("string"), F.lit("NULL")) for k in ds.keys]
     position = F.concat_ws(",", *[F.concat(F.lit(f"{k}="), v) for k, v in zip(ds.keys, shown)])
     return records_from_columns(bronze, columns=columns, source=F.lit(source), source_row=position)
 

@@ -17,10 +17,12 @@ from pyspark.sql import functions as F
 
 from crosslake import lake, ledger
 from crosslake.config import Config, DatasetConfig
-from crosslake.errors import CrosslakeError
+from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.files import list_files, read_files
 from crosslake.runner import new_run_id
-from transforms.tabular import RECORD_SCHEMA, explode_csv_records, header_problems, records_from_columns
+from transforms.tabular import (
+    RECORD_SCHEMA, explode_csv_records, header_problems, records_from_columns, shown_name,
+)
 
 log = logging.getLogger(__name__)
 SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
@@ -60,8 +62,10 @@ def run(spark: SparkSession, cfg: Config, name: str, *, source: str | None = Non
     problems = [p for path, header in sorted(headers.items()) for p in header_problems(path, header, ds)]
     if problems:
         records.unpersist()
-        raise CrosslakeError(f"dataset '{name}': " + "; ".join(problems) + ". Nothing was ingested.")
-    ignored = sorted({h for header in headers.values() for h in header or [] if ds.rename.get(h, h) not in ds.columns})
+        # the declaration and the source disagree: the fix is a rename or a declaration (exit 2)
+        raise ConfigError(f"dataset '{name}': " + "; ".join(problems) + ". Nothing was ingested.")
+    ignored = sorted({shown_name(h, i) for header in headers.values() for i, h in enumerate(header or [])
+                      if ds.rename.get(h, h) not in ds.columns})
     if ignored:  # only reachable with extra_columns: ignore
         log.info("dataset '%s': undeclared source column(s) %s are kept in bronze but not used (extra_columns: "
                  "ignore)", name, ", ".join(ignored))
