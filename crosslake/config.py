@@ -452,6 +452,9 @@ RANGES: dict[str, Range] = {
     "clean.max_text_chars": COUNT,
     "clean.max_quarantine_fraction": FRACTION,
     "clean.min_rows": NON_NEGATIVE,          # 0: an empty silver is allowed
+    "clean.max_label_skew": FRACTION,        # a difference of two positive rates
+    "clean.label_skew_min_rows": COUNT,
+    "ingest.max_file_bytes": COUNT,
     "features.vocab_size": COUNT,
     "features.min_count": COUNT,
     "features.max_len": COUNT,
@@ -477,6 +480,7 @@ RANGES: dict[str, Range] = {
     "serve.port": Range(0, 65_535),          # 0: any free port
     "serve.max_chars": COUNT,
     "serve.max_request_bytes": COUNT,
+    "serve.min_known_fraction": FRACTION,
     "serve.reload_seconds": POSITIVE,
 }
 
@@ -820,10 +824,12 @@ def _parse_override(item: str, *, raw: bool = False) -> dict[str, Any]:
     key, sep, text = item.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set expects section.key=value, got '{item}'")
-    value: Any = yaml.safe_load(raw) if raw else ""
-    if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", value.strip()):
-        value = float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string; on the command line it means a number
-    value: Any = (yaml.load(text, Loader=yaml.BaseLoader) if raw else yaml.safe_load(text)) if text else ""
+    if raw:  # as written, for messages that quote what the user typed
+        value: Any = yaml.load(text, Loader=yaml.BaseLoader) if text else ""
+    else:
+        value = yaml.safe_load(text) if text else ""
+        if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", value.strip()):
+            value = float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string; on the command line it means a number
     for part in reversed(key.strip().split(".")):
         value = {part: value}
     return value
