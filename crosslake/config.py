@@ -481,7 +481,7 @@ RANGES: dict[str, Range] = {
     "serve.max_chars": COUNT,
     "serve.max_request_bytes": COUNT,
     "serve.min_known_fraction": FRACTION,
-    "serve.reload_seconds": POSITIVE,
+    "serve.reload_seconds": NON_NEGATIVE,    # 0: re-read the alias on every request
 }
 
 

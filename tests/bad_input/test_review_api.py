@@ -275,5 +275,4 @@ def test_serve_setting_mistakes_are_one_line_errors_exit_2(site, capsys):
         taken.close()
     assert main(["--profile", "test", "--lake-root", str(root / "lake"), "--set", "serve.min_known_fraction=1.5"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "error: serve.min_known_fraction must be between 0 and 1 (the share of a text's words the model must know "
-        "to judge it), got 1.5")
+        "error: serve.min_known_fraction must be between 0 and 1 (got 1.5): fix --set serve.min_known_fraction=...")
