@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -42,6 +43,12 @@ class Listed:
     size: int
     modified_ms: int
     skipped: str | None  # why Spark's file index skips it, or None
+
+
+def file_uri(uri: str) -> str:
+    """One spelling per file: Spark's _metadata.file_path writes file:/x, a qualified Hadoop
+    path file:///x."""
+    return re.sub(r"^file://(?=/)", "file:", uri)
 
 
 def skipped_name(name: str) -> str | None:
@@ -84,7 +91,7 @@ def list_zone(spark: SparkSession, folder: str) -> list[Listed]:
             if status.isDirectory():
                 pending.append((status.getPath(), inherited or ("in_hidden_folder" if why else None)))
             elif status.isFile():
-                out.append(Listed(status.getPath().toUri().toString(), status.getLen(),
+                out.append(Listed(file_uri(status.getPath().toUri().toString()), status.getLen(),
                                   status.getModificationTime(), inherited or why))
     return sorted(out, key=lambda f: f.file)
 
@@ -107,6 +114,7 @@ class DropZone:
 
     def record(self, files: list[tuple[str, int, int]], batch_id: int | None) -> None:
         """Note files as processed: (file, size, modification time in ms) as the batch read them."""
+        files = [(file_uri(f), size, ms) for f, size, ms in files]
         files = [f for f in files if self.processed.get(f[0]) != (f[1], f[2])]
         if not files:
             return

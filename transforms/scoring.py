@@ -27,15 +27,20 @@ NOT_REJECTED = (SCORED, REPEATED, RESENT)
 
 def explode_lines(files: DataFrame) -> DataFrame:
     """One row per line of each whole-file row. Requires: value (the file's text, bytes as
-    they arrived), file. Adds: line (1-based), record (the line without its terminator);
-    drops value. The terminator after the last line does not make an extra, empty line."""
+    they arrived), file. Adds: line (1-based), record (the line without its terminator;
+    invalid UTF-8 bytes become U+FFFD), valid_utf8 (whether the line's bytes were valid
+    UTF-8); drops value. The terminator after the last line does not make an extra line."""
     require_columns(files, "value", "file")
     parts = F.split(F.col("value"), "\n")
-    exploded = files.select("*", F.posexplode(parts).alias("_pos", "_part"), F.size(parts).alias("_n"))
+    # split decodes the bytes (invalid ones become U+FFFD), so validity is judged on the whole
+    # file first: in a file that is not valid UTF-8, the lines holding U+FFFD are the invalid ones
+    exploded = files.select("*", F.is_valid_utf8("value").alias("_file_ok"),
+                            F.posexplode(parts).alias("_pos", "_part"), F.size(parts).alias("_n"))
     return (exploded.filter(~((F.col("_pos") == F.col("_n") - 1) & (F.col("_part") == "")))
             .withColumn("line", (F.col("_pos") + 1).cast("long"))
+            .withColumn("valid_utf8", F.col("_file_ok") | ~F.col("_part").contains("\ufffd"))
             .withColumn("record", F.regexp_replace("_part", "\r$", ""))
-            .drop("value", "_pos", "_part", "_n"))
+            .drop("value", "_pos", "_part", "_n", "_file_ok"))
 
 
 def json_type(value: Column) -> Column:
@@ -49,9 +54,9 @@ def json_type(value: Column) -> Column:
 
 def with_parsed_record(lines: DataFrame) -> DataFrame:
     """Parse each line as a JSON object with a string review_id and a string text; nothing
-    is coerced. Requires: record (the raw line), line. Adds: review_id, text, _problem (the
+    is coerced. Requires: record (the raw line), line, valid_utf8 (explode_lines). Adds: review_id, text, _problem (the
     reject reason, or null when the row can be scored)."""
-    require_columns(lines, "record", "line")
+    require_columns(lines, "record", "line", "valid_utf8")
     # a byte-order mark (what Windows editors write) is not part of the first record
     body = F.when(F.col("line") == 1, F.regexp_replace("record", "^\ufeff", "")).otherwise(F.col("record"))
     # in steps, so that each value is computed once (one long expression nests deep enough
@@ -65,7 +70,7 @@ def with_parsed_record(lines: DataFrame) -> DataFrame:
               .withColumn("_txt_s", F.try_variant_get("_txt", "$", "string")))
     b, v, top_t, rid_t, txt_t = F.col("_body"), F.col("_v"), F.col("_top_t"), F.col("_rid_t"), F.col("_txt_t")
     problem = (
-        F.when(~F.is_valid_utf8("record"), F.lit("invalid_utf8"))
+        F.when(~F.col("valid_utf8"), F.lit("invalid_utf8"))
         .when(F.trim(b) == "", F.lit("blank_line"))
         # try_parse_json refuses duplicate keys (which one would be the record?) and accepts
         # trailing text after a value: the first is named, the second refused below
@@ -123,7 +128,7 @@ def rejected_rows(batch: DataFrame, *, source: str, batch_id: int) -> DataFrame:
     drop zone. Never de-duplicated: two identical bad lines are two rejects.
     Requires: outcome, record, file, line, received_at."""
     require_columns(batch, "outcome", "record", "file", "line", "received_at")
-    record = F.make_valid_utf8(F.col("record"))
+    record = F.col("record")
     return batch.filter(~F.col("outcome").isin(*NOT_REJECTED)).select(
         F.lit(source).alias("stream"), F.sha2(record, 256).alias("record_hash"), F.col("outcome").alias("reason"),
         record.alias("record"), "file", "line", "received_at", F.lit(batch_id).cast("long").alias("batch_id"),
