@@ -105,22 +105,26 @@ class DropZone:
         self.reported: set[str] = set()
         self.unread: list[tuple[Listed, str]] = []  # what the last check found
         if lake.exists(spark, cfg.table_path("stream_files")):
-            for r in lake.read_table(spark, cfg, "stream_files").filter(F.col("stream") == stream).collect():
+            rows = lake.read_table(spark, cfg, "stream_files").filter(F.col("stream") == stream).collect()
+            for r in sorted(rows, key=lambda r: r.recorded_at):  # the latest row of a file wins
                 self.processed[r.file] = (r.size, r.modified_ms)
         if lake.exists(spark, cfg.table_path("stream_rejects")):
             done = (lake.read_table(spark, cfg, "stream_rejects")
                     .filter((F.col("stream") == stream) & F.col("reason").startswith("file_not_read:")))
             self.reported = {r.record_hash for r in done.select("record_hash").collect()}
 
-    def record(self, files: list[tuple[str, int, int]], batch_id: int | None) -> None:
-        """Note files as processed: (file, size, modification time in ms) as the batch read them."""
+    def record(self, files: list[tuple[str, int, int]], batch: tuple[str, int] | None = None) -> None:
+        """Note files as processed: (file, size, modification time in ms) as a batch read them.
+        With `batch` (query id, batch id) the rows are appended under it (a replay is skipped
+        by Delta); the latest row of a file is what counts."""
         files = [(file_uri(f), size, ms) for f, size, ms in files]
         files = [f for f in files if self.processed.get(f[0]) != (f[1], f[2])]
         if not files:
             return
-        rows = [(self.stream, f, size, ms, batch_id) for f, size, ms in files]
+        rows = [(self.stream, f, size, ms, batch[1] if batch else None) for f, size, ms in files]
         df = self.spark.createDataFrame(rows, FILES_SCHEMA).withColumn("recorded_at", F.current_timestamp())
-        lake.write_table(df, self.cfg, "stream_files", mode="upsert", record=False)
+        txn = (f"crosslake-stream-files:{batch[0]}", batch[1]) if batch else None
+        lake.write_table(df, self.cfg, "stream_files", mode="append", record=False, txn=txn)
         self.processed.update({f: (size, ms) for f, size, ms in files})
 
     def check(self, batch_id: int | None) -> int:
@@ -130,7 +134,7 @@ class DropZone:
         # an empty file yields no row, so no batch would note it: Spark has seen it, and will
         # not read what is appended to it later. Noted here, its growth is then reported.
         self.record([(f.file, 0, f.modified_ms) for f in listing
-                     if f.size == 0 and f.skipped is None and f.file not in self.processed], batch_id)
+                     if f.size == 0 and f.skipped is None and f.file not in self.processed])
         unread = []
         for f in listing:
             why = f.skipped

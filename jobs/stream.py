@@ -220,7 +220,7 @@ class Scorer:
             return live.withColumn("known_text", F.lit(None).cast("string"))
         inputs = lake.read_table(self.spark, self.cfg, "stream_inputs").select(
             "review_id", F.col("text").alias("known_text"), F.col("query_id").alias("_q"),
-            F.col("batch_id").alias("_b"))
+            F.col("batch_id").alias("_b")).dropDuplicates(["review_id"])
         this_batch = F.coalesce((F.col("_q") == self.query_id()) & (F.col("_b") == batch_id), F.lit(False))
         return live.join(inputs, "review_id", "left").filter(~this_batch).select("review_id", "known_text")
 
@@ -233,7 +233,8 @@ class Scorer:
             ignored = self.zone.check(batch_id)
             # noted before this batch's outputs: a batch cut short is replayed and notes them again
             self.zone.record([(r.file, r.file_size, r.file_mtime) for r in
-                              batch.select("file", "file_size", "file_mtime").distinct().collect()], batch_id)
+                              batch.select("file", "file_size", "file_mtime").distinct().collect()],
+                             (self.query_id(), batch_id))
         rows = self.rows(batch).transform(with_outcome, known=self.known(batch_id)).cache()
         try:
             scored = F.col("outcome") == SCORED
@@ -258,7 +259,8 @@ class Scorer:
                 lake.write_table(good.select(
                     "review_id", "text", F.lit(self.source).alias("stream"), "file", "line", "received_at",
                     F.lit(self.query_id()).alias("query_id"), F.lit(batch_id).cast("long").alias("batch_id")),
-                    self.cfg, "stream_inputs", mode="insert_new", record=False)
+                    self.cfg, "stream_inputs", mode="append", record=False,
+                    txn=(f"crosslake-stream-inputs:{self.query_id()}", batch_id))
                 predictions = (good.select("review_id", "text", "received_at")
                                .transform(with_tokens)
                                .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
