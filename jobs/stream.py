@@ -23,8 +23,9 @@ What arrives is kept, never coerced (transforms/scoring.py names every reason):
   * the text each id was scored with goes to `stream_inputs` (the feedback job labels it).
 
 A drop zone takes NEW files: write a file outside the zone, then rename it in (a temp file
-inside the zone is reported as not read while it is there). Spark reads each file once, by path, and skips names starting with "." or "_": lines
-appended to a processed file, a file rewritten in place and hidden files are never read.
+inside the zone is reported as not read while it is there). Spark reads each file once,
+by path, and skips names starting with "." or "_": lines appended to a processed file, a
+file rewritten in place and hidden files are never read.
 They are not lost without a word: when the stream starts and before each micro-batch the
 zone is listed (crosslake/dropzone.py) and each such file is reported (a WARNING, a count,
 and one `stream_rejects` row, reason `file_not_read:<why>`). Files in sub-folders are read.
@@ -87,7 +88,8 @@ HELP = ("Score new reviews from the incoming table (or a drop zone of JSON-lines
 EPILOG = """\
 drop zone (--source files): one JSON object per line, {"review_id": "<string>", "text": "<string>"},
 UTF-8. The zone takes NEW files: write each file outside the zone (same file system), then
-rename it in; a file is read once, so lines appended to it or a rewrite are not read. Files in sub-folders are read. Hidden ("."), "_"-prefixed and changed files are not:
+rename it in; a file is read once, so lines appended to it or a rewrite are not read.
+Files in sub-folders are read. Hidden ("."), "_"-prefixed and changed files are not:
 each is reported (a WARNING, and a stream_rejects row with reason file_not_read:<why>). Lines
 that cannot be scored (not JSON, a review_id or text that is missing or not a JSON string, ...)
 go to stream_rejects with the reason and the line as it arrived."""
