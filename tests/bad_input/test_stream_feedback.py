@@ -270,3 +270,12 @@ def test_a_labels_file_saved_by_a_spreadsheet_is_read(tmp_path):
     assert job_parser(feedback).parse_args(["label", "--file", str(labels)]).file == str(labels)
     assert [(ln.line, ln.review_id, ln.label) for ln in feedback.read_labels(str(labels))] == [
         (2, "a1", 1), (3, "a2", 0)]
+
+
+def test_help_states_the_drop_zone_and_labels_rules():
+    text = " ".join(job_parser(stream).format_help().split())
+    assert "The zone takes NEW files: write each file outside the zone" in text
+    assert "lines appended to it or a rewrite are not read" in text and "file_not_read:<why>" in text
+    assert "seconds (> 0)" in text
+    labels = " ".join(job_parser(feedback).format_help().split())
+    assert "label (required)" in labels and "byte-order mark is fine" in labels and "conflicting_labels" in labels
