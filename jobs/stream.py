@@ -6,17 +6,41 @@
     spark-submit --jars <.jars/*.jar, comma-separated> jobs/stream.py --trigger 10
 
 Sources: the `incoming` Delta table (rows appended by whatever receives reviews), or a
-drop zone of JSON-lines files ({"review_id": ..., "text": ...} per line). A row that
-cannot be scored (a line that is not JSON, no review_id, no text) goes to `stream_rejects`
-with the reason and what arrived; per batch, rows in = scored + rejected + repeated ids. Each
-micro-batch is tokenised with the production model's own vocabulary, scored with the
+drop zone of JSON-lines files, one object per line: {"review_id": "<string>", "text": "<string>"}.
+
+What arrives is kept, never coerced (transforms/scoring.py names every reason):
+  * a line that cannot be scored goes to `stream_rejects` with the reason and the line
+    exactly as it arrived, its file and line number: invalid UTF-8, a blank line, not JSON,
+    not an object, no review_id or no text, or one of a wrong JSON type
+    (`review_id_not_a_string:number`, `text_not_a_string:object`, ...). A review_id must be
+    a JSON string: a number is refused, not read as its digits (123, 123.0 and "123"
+    would be one id or three depending on the sender). Two identical bad lines are two rows.
+  * conflicts are rejected, not resolved: every row of an id that comes with two different
+    texts in one batch (`conflicting_texts_in_batch`), and an id scored before sent again
+    with another text (`id_already_scored_with_other_text`). The same text sent again is
+    counted as `resent`; an exact repeat within a batch as `repeated`. Per batch: rows in =
+    scored + rejected + repeated + resent, logged and in `stream_metrics`.
+  * the text each id was scored with goes to `stream_inputs` (the feedback job labels it).
+
+A drop zone takes NEW files: write a file outside the zone, then rename it in (a temp file
+inside the zone is reported as not read while it is there). Spark reads each file once,
+by path, and skips names starting with "." or "_": lines appended to a processed file, a
+file rewritten in place and hidden files are never read.
+They are not lost without a word: when the stream starts and before each micro-batch the
+zone is listed (crosslake/dropzone.py) and each such file is reported (a WARNING, a count,
+and one `stream_rejects` row, reason `file_not_read:<why>`). Files in sub-folders are read.
+
+Each micro-batch is tokenised with the production model's own vocabulary, scored with the
 batch UDF (serving/udf.py) and merged into `live_predictions` by review_id, inserting
 only ids not there yet.
 
 Exactly once: Structured Streaming writes a batch's offsets to the checkpoint (on the
 lake's store, beside the tables) before running it and marks it done after; a process
-killed in between replays the same batch on restart. The insert-if-absent merge makes
-the replay harmless, so every input row ends with exactly one prediction.
+killed in between replays the same batch on restart. The insert-if-absent merges make
+the replay harmless, so every input row ends with exactly one prediction; rejects and the
+metrics row are appended under the batch's (query id, batch id), which Delta skips when
+it has committed them; a replay recognises its own earlier rows in stream_inputs by the
+same pair, so they are not taken for re-sends.
 
 A new `production` model is picked up at the next micro-batch (the alias is read before
 each batch); rows already scored keep the version that scored them. Every batch logs
@@ -31,45 +55,98 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
+import argparse
 import hashlib
 import json
 import logging
+import math
 import signal
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from crosslake import lake, ledger
 from crosslake.config import Config
-from crosslake.errors import CrosslakeError
+from crosslake.dropzone import DropZone, check_folder
+from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
 from serving.udf import broadcast_model, with_predictions
 from train import registry
 from train.store import load_model
 from transforms.features import with_token_ids, with_tokens
-from transforms.scoring import rejected_rows, scoring_problem
+from transforms.scoring import (REPEATED, RESENT, SCORED, explode_lines, rejected_rows, scoring_problem,
+                                with_outcome, with_parsed_record)
 
 NAME = "stream"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = ("Score new reviews from the incoming table (or a drop zone of JSON-lines files) into live_predictions "
         "with Structured Streaming: exactly once across restarts; cron-style (available-now) or always on.")
+EPILOG = """\
+drop zone (--source files): one JSON object per line, {"review_id": "<string>", "text": "<string>"},
+UTF-8. The zone takes NEW files: write each file outside the zone (same file system), then
+rename it in; a file is read once, so lines appended to it or a rewrite are not read.
+Files in sub-folders are read. Hidden ("."), "_"-prefixed and changed files are not:
+each is reported (a WARNING, and a stream_rejects row with reason file_not_read:<why>). Lines
+that cannot be scored (not JSON, a review_id or text that is missing or not a JSON string, ...)
+go to stream_rejects with the reason and the line as it arrived."""
 log = logging.getLogger(__name__)
-INPUT_SCHEMA = "review_id string, text string, _raw string"  # _raw: a line that is not valid JSON
+METRICS_SCHEMA = ("stream string, batch_id long, rows_in long, rows long, rejected long, repeated long, resent long, "
+                  "ignored_files long, duration_s double, rows_per_s double, latency_p50_s double, "
+                  "latency_p99_s double, model_version int")
+
+
+def trigger_arg(value: str) -> str:
+    """--trigger: available-now, or a positive number of seconds (checked before Spark starts)."""
+    if value == "available-now":
+        return value
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"takes available-now or a number of seconds > 0, got '{value}'")
+    return value
+
+
+def path_arg(value: str) -> str:
+    """--path: a local folder must exist and be a folder (an object-store URI is checked once
+    Spark can reach the store)."""
+    if "://" not in value or value.startswith("file:"):
+        local = Path(value.removeprefix("file://").removeprefix("file:"))
+        if not local.exists():
+            raise argparse.ArgumentTypeError(f"drop zone {value} does not exist")
+        if not local.is_dir():
+            raise argparse.ArgumentTypeError(f"drop zone {value} is a file, not a folder")
+    return value
+
+
+def positive_seconds(value: str) -> float:
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"takes a number of seconds > 0, got '{value}'")
+    return seconds
 
 
 def add_arguments(parser) -> None:
+    parser.epilog = EPILOG
     parser.add_argument("--source", choices=("table", "files"), default="table",
                         help="table: the incoming Delta table (default); files: JSON-lines files in --path")
-    parser.add_argument("--path", help="--source files: the drop-zone folder (default: stream.dropzone)")
-    parser.add_argument("--trigger", default="available-now",
-                        help="available-now (default: process what is there, then exit) or seconds between "
+    parser.add_argument("--path", type=path_arg,
+                        help="--source files: the drop-zone folder (default: stream.dropzone); it takes new "
+                             "files only (write, then rename in): see below")
+    parser.add_argument("--trigger", default="available-now", type=trigger_arg,
+                        help="available-now (default: process what is there, then exit) or seconds (> 0) between "
                              "micro-batches for an always-on stream")
     parser.add_argument("--model-version", help="pin a version or alias (default: follow production, "
                                                 "picked up at the next micro-batch)")
-    parser.add_argument("--timeout", type=float,
+    parser.add_argument("--timeout", type=positive_seconds,
                         help="always-on only: stop after this many seconds (default: run until stopped)")
 
 
@@ -77,16 +154,26 @@ def add_arguments(parser) -> None:
 class StreamResult:
     source: str
     batches: int = 0
+    rows_in: int = 0
     rows: int = 0
     rejected: int = 0
+    repeated: int = 0
+    resent: int = 0
+    ignored_files: int = 0   # files newly recorded as not read (stream_rejects, file_not_read:*)
+    unread_files: int = 0    # files in the drop zone that will not be read, at the last check
     models: set[int] = field(default_factory=set)
     seconds: float = 0.0
     table: lake.TableInfo | None = None
 
     def report(self) -> str:
         used = ", ".join(f"v{v}" for v in sorted(self.models)) or "none"
-        lines = [f"stream from {self.source}: {self.batches} micro-batches, {self.rows:,} new rows scored in "
-                 f"{self.seconds:.1f} s (model {used}); {self.rejected:,} rejected (see stream_rejects)"]
+        lines = [f"stream from {self.source}: {self.batches} micro-batches, {self.rows_in:,} rows in = "
+                 f"{self.rows:,} new rows scored + {self.rejected:,} rejected (see stream_rejects) + "
+                 f"{self.repeated:,} repeated + {self.resent:,} re-sent ids already scored; in "
+                 f"{self.seconds:.1f} s (model {used})"]
+        if self.unread_files or self.ignored_files:
+            lines.append(f"{self.unread_files:,} files in the drop zone will not be read ({self.ignored_files:,} "
+                         f"newly recorded in stream_rejects, reason file_not_read:*): drop new files only")
         if self.table is not None:
             t = self.table
             lines.append(f"live_predictions: {t.path} (version {t.version}, {t.rows:,} rows)")
@@ -94,12 +181,13 @@ class StreamResult:
 
 
 class Scorer:
-    """The foreachBatch function: follows the production alias, scores, merges, measures."""
+    """The foreachBatch function: follows the production alias, sorts every row into scored,
+    repeated, re-sent or rejected, scores, writes, measures."""
 
     def __init__(self, spark: SparkSession, cfg: Config, source: str, pinned: str | None, result: StreamResult,
-                 checkpoint: str):
+                 checkpoint: str, zone: DropZone | None = None):
         self.spark, self.cfg, self.source, self.pinned, self.result = spark, cfg, source, pinned, result
-        self.checkpoint = checkpoint
+        self.checkpoint, self.zone = checkpoint, zone
         self._query_id: str | None = None
         self.stored = None
         self.broadcast = None
@@ -115,56 +203,96 @@ class Scorer:
             self.broadcast = broadcast_model(self.spark, self.cfg.model_store, self.stored)
         return self.stored
 
+    def rows(self, batch: DataFrame) -> DataFrame:
+        """The batch as rows with review_id, text, _problem, record, file, line, received_at."""
+        if self.zone is None:
+            return batch.select("review_id", "text", "received_at", scoring_problem().alias("_problem"),
+                                F.to_json(F.struct("review_id", "text")).alias("record"),
+                                F.lit(None).cast("string").alias("file"), F.lit(None).cast("long").alias("line"))
+        return batch.transform(explode_lines).transform(with_parsed_record)
+
+    def known(self, batch_id: int) -> DataFrame:
+        """Ids scored before this batch, with the text they were scored with (null for rows
+        scored before stream_inputs kept texts). A replayed batch's own rows do not count."""
+        empty = self.spark.createDataFrame([], "review_id string, known_text string")
+        if not lake.exists(self.spark, self.cfg.table_path("live_predictions")):
+            return empty
+        live = lake.read_table(self.spark, self.cfg, "live_predictions").select("review_id")
+        if not lake.exists(self.spark, self.cfg.table_path("stream_inputs")):
+            return live.withColumn("known_text", F.lit(None).cast("string"))
+        inputs = lake.read_table(self.spark, self.cfg, "stream_inputs").select(
+            "review_id", F.col("text").alias("known_text"), F.col("query_id").alias("_q"),
+            F.col("batch_id").alias("_b")).dropDuplicates(["review_id"])
+        this_batch = F.coalesce((F.col("_q") == self.query_id()) & (F.col("_b") == batch_id), F.lit(False))
+        return live.join(inputs, "review_id", "left").filter(~this_batch).select("review_id", "known_text")
+
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.time()
         stored = self.model()
         max_len = stored.metadata["spec"]["max_len"]
-        batch = batch.withColumn("_problem", scoring_problem()).cache()
+        ignored = 0
+        if self.zone is not None:
+            ignored = self.zone.check(batch_id)
+            # noted before this batch's outputs: a batch cut short is replayed and notes them again
+            self.zone.record([(r.file, r.file_size, r.file_mtime) for r in
+                              batch.select("file", "file_size", "file_mtime").distinct().collect()],
+                             (self.query_id(), batch_id))
+        rows = self.rows(batch).transform(with_outcome, known=self.known(batch_id)).cache()
         try:
-            # one pass for the counts and the arrival-time quantiles (latency p50 needs the
-            # median arrival, p99 the 1st percentile: latency = commit time - arrival)
-            good = F.col("_problem").isNull()
-            stats = batch.agg(
-                F.count(F.lit(1)).alias("n_in"), F.count(F.when(~good, 1)).alias("n_rejected"),
-                F.countDistinct(F.when(good, F.col("review_id"))).alias("n"),
-                F.percentile_approx(F.when(good, F.col("received_at").cast("double")), [0.01, 0.5]).alias("q"),
+            scored = F.col("outcome") == SCORED
+            stats = rows.agg(
+                F.count(F.lit(1)).alias("n_in"), F.count(F.when(scored, 1)).alias("n"),
+                F.count(F.when(F.col("outcome") == REPEATED, 1)).alias("repeated"),
+                F.count(F.when(F.col("outcome") == RESENT, 1)).alias("resent"),
+                F.percentile_approx(F.when(scored, F.col("received_at").cast("double")), [0.01, 0.5]).alias("q"),
             ).first()
-            n_in, n_rejected, n = stats.n_in, stats.n_rejected, stats.n
-            repeats = n_in - n_rejected - n
+            n_in, n, repeated, resent = stats.n_in, stats.n, stats.repeated, stats.resent
+            n_rejected = n_in - n - repeated - resent
             if n_rejected:
-                rejects = rejected_rows(batch, source=self.source, batch_id=batch_id)
-                lake.write_table(rejects, self.cfg, "stream_rejects", mode="insert_new", record=False)
+                # appended under the batch's (query, batch id): a replay is skipped by Delta, and two
+                # identical bad lines stay two rows
+                lake.write_table(rejected_rows(rows, source=self.source, batch_id=batch_id), self.cfg,
+                                 "stream_rejects", mode="append", record=False,
+                                 txn=(f"crosslake-stream-rejects:{self.query_id()}", batch_id))
             if n:
-                rows = (batch.filter(good)
-                        .dropDuplicates(["review_id"])  # one prediction per id, even if a sender repeats one
-                        .transform(with_tokens)
-                        .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
-                        .transform(with_predictions, model=self.broadcast, max_len=max_len,
-                                   batch_size=self.cfg.score.batch_size)
-                        .select("review_id", "probability", "prediction",
-                                F.lit(stored.name).alias("model_name"),
-                                F.lit(stored.version).alias("model_version"),
-                                F.lit(self.source).alias("source"), "received_at",
-                                F.lit(batch_id).cast("long").alias("batch_id"),
-                                F.current_timestamp().alias("scored_at")))
-                lake.write_table(rows, self.cfg, "live_predictions", mode="insert_new")
+                good = rows.filter(scored)
+                # the text each id was scored with: feedback labels it, a later re-send is compared with it.
+                # Written before the predictions, so a replay finds this batch's own rows by (query, batch).
+                lake.write_table(good.select(
+                    "review_id", "text", F.lit(self.source).alias("stream"), "file", "line", "received_at",
+                    F.lit(self.query_id()).alias("query_id"), F.lit(batch_id).cast("long").alias("batch_id")),
+                    self.cfg, "stream_inputs", mode="append", record=False,
+                    txn=(f"crosslake-stream-inputs:{self.query_id()}", batch_id))
+                predictions = (good.select("review_id", "text", "received_at")
+                               .transform(with_tokens)
+                               .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
+                               .transform(with_predictions, model=self.broadcast, max_len=max_len,
+                                          batch_size=self.cfg.score.batch_size)
+                               .select("review_id", "probability", "prediction",
+                                       F.lit(stored.name).alias("model_name"),
+                                       F.lit(stored.version).alias("model_version"),
+                                       F.lit(self.source).alias("source"), "received_at",
+                                       F.lit(batch_id).cast("long").alias("batch_id"),
+                                       F.current_timestamp().alias("scored_at")))
+                lake.write_table(predictions, self.cfg, "live_predictions", mode="insert_new")
             committed = time.time()
             p99, p50 = [max(0.0, committed - q) for q in stats.q] if n else [0.0, 0.0]
         finally:
-            batch.unpersist()
+            rows.unpersist()
         duration = committed - started
-        self.result.batches += 1
-        self.result.rows += n
-        self.result.rejected += n_rejected
-        self.result.models.add(stored.version)
-        log.info("batch %d: %d rows in = %d scored + %d rejected + %d repeated ids; %.2f s (%.0f rows/s), "
-                 "latency p50 %.2f s p99 %.2f s, model v%d", batch_id, n_in, n, n_rejected, repeats, duration,
+        r = self.result
+        r.batches += 1
+        r.rows_in, r.rows, r.rejected, r.repeated, r.resent = (
+            r.rows_in + n_in, r.rows + n, r.rejected + n_rejected, r.repeated + repeated, r.resent + resent)
+        r.ignored_files += ignored
+        r.models.add(stored.version)
+        log.info("batch %d: %d rows in = %d scored + %d rejected + %d repeated + %d re-sent ids already scored; "
+                 "%d files newly found unread; %.2f s (%.0f rows/s), latency p50 %.2f s p99 %.2f s, model v%d",
+                 batch_id, n_in, n, n_rejected, repeated, resent, ignored, duration,
                  n / duration if duration else 0.0, p50, p99, stored.version)
         metrics = self.spark.createDataFrame(
-            [(self.source, batch_id, n_in, n, n_rejected, duration, n / duration if duration else 0.0, p50, p99,
-              stored.version)],
-            "stream string, batch_id long, rows_in long, rows long, rejected long, duration_s double, "
-            "rows_per_s double, latency_p50_s double, latency_p99_s double, model_version int"
+            [(self.source, batch_id, n_in, n, n_rejected, repeated, resent, ignored, duration,
+              n / duration if duration else 0.0, p50, p99, stored.version)], METRICS_SCHEMA,
         ).withColumn("at", F.current_timestamp())
         # a replayed batch's metrics row is skipped by Delta (same query id and batch id)
         lake.write_table(metrics, self.cfg, "stream_metrics", mode="append", record=False,
@@ -179,41 +307,55 @@ class Scorer:
 
 
 def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None) -> tuple[str, DataFrame]:
-    """(name of the source, its streaming DataFrame with review_id, text, received_at)."""
+    """(name of the source, its streaming DataFrame): the incoming table's review_id, text,
+    received_at; or a drop zone's files whole (value, file, file_size, file_mtime, received_at)."""
     per_trigger = str(cfg.stream.max_files_per_trigger)
     if source == "table":
         table_path = lake.require(spark, cfg, "incoming")
         df = (spark.readStream.format("delta").option("maxFilesPerTrigger", per_trigger).load(table_path))
-        return "incoming", df.select("review_id", "text", "received_at", F.lit(None).cast("string").alias("_raw"))
+        return "incoming", df.select("review_id", "text", "received_at")
     folder = path or cfg.stream.dropzone
     if not folder:
-        raise CrosslakeError("--source files needs a drop-zone folder: pass --path or set stream.dropzone")
-    df = (spark.readStream.schema(INPUT_SCHEMA).option("maxFilesPerTrigger", per_trigger)
-          .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", "_raw").json(folder))
+        raise ConfigError("--source files needs a drop-zone folder: pass --path or set stream.dropzone")
+    check_folder(spark, folder)
+    # Whole files, cut into lines by explode_lines: each line keeps its file and line number,
+    # and its bytes as they arrived. recursiveFileLookup reads sub-folders (and keeps a folder
+    # named k=v from being taken for a partition); maxFileAge would otherwise skip a file
+    # dropped with a modification time a week older than the newest file seen.
+    df = (spark.readStream.option("maxFilesPerTrigger", per_trigger).option("recursiveFileLookup", "true")
+          .option("maxFileAge", "36500d").text(folder, wholetext=True))
     # a file's arrival is when it landed in the drop zone
-    return f"files:{folder}", df.select("review_id", "text",
-                                        F.col("_metadata.file_modification_time").alias("received_at"), "_raw")
+    return f"files:{folder}", df.select(
+        "value", F.col("_metadata.file_path").alias("file"), F.col("_metadata.file_size").alias("file_size"),
+        F.unix_millis(F.col("_metadata.file_modification_time")).alias("file_mtime"),
+        F.col("_metadata.file_modification_time").alias("received_at"))
 
 
 def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | None = None,
         trigger: str = "available-now", model_version: str | None = None, timeout: float | None = None) -> StreamResult:
+    try:
+        trigger = trigger_arg(str(trigger))
+    except argparse.ArgumentTypeError as exc:
+        raise ConfigError(f"--trigger {exc}") from None
     name, frame = source_frame(spark, cfg, source, path)
     result = StreamResult(name)
     # one checkpoint per source: a drop zone's names the folder (a hash of its path)
     tag = "incoming" if source == "table" else "dropzone-" + hashlib.sha1(name.encode()).hexdigest()[:12]
     checkpoint = f"{cfg.lake.root}/_checkpoints/streams/{tag}"
-    scorer = Scorer(spark, cfg, name, model_version, result, checkpoint)
+    zone = DropZone(spark, cfg, name, name.removeprefix("files:")) if source == "files" else None
+    scorer = Scorer(spark, cfg, name, model_version, result, checkpoint, zone)
     scorer.model()  # fail before starting the stream if there is no model
+    if zone is not None:
+        # what an earlier run left unread (an append, a hidden file) is found even when nothing new arrived
+        result.ignored_files += zone.check(None)
+        for f, why in zone.unread:
+            log.warning("drop zone: %s is not read (%s)", f.file, why)
     writer = frame.writeStream.foreachBatch(scorer).option("checkpointLocation", checkpoint) \
         .queryName(f"crosslake-stream-{source}")
     if trigger == "available-now":
         writer = writer.trigger(availableNow=True)
     else:
-        try:
-            seconds = float(trigger)
-        except ValueError:
-            raise CrosslakeError(f"--trigger takes available-now or a number of seconds, got '{trigger}'") from None
-        writer = writer.trigger(processingTime=f"{seconds} seconds")
+        writer = writer.trigger(processingTime=f"{float(trigger)} seconds")
     started = time.monotonic()
     query = writer.start()
     stop = threading.Event()
@@ -234,8 +376,13 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     result.seconds = time.monotonic() - started
+    result.unread_files = len(zone.unread) if zone is not None else 0
     ledger.record_count("scored", result.rows)
     ledger.record_count("rejected", result.rejected)
+    ledger.record_count("repeated", result.repeated)
+    ledger.record_count("resent", result.resent)
+    if zone is not None:
+        ledger.record_count("ignored_files", result.ignored_files)
     if lake.exists(spark, cfg.table_path("live_predictions")):
         path_ = cfg.table_path("live_predictions")
         version = lake.current_version(spark, path_)

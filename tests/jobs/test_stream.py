@@ -41,21 +41,25 @@ def test_drop_zone_rows_are_scored_once_and_bad_lines_rejected_with_a_reason(mak
     first = stream.run(spark, cfg, source="files", path=str(zone))
     live = {r.review_id: r for r in lake.read_table(spark, cfg, "live_predictions").collect()}
     assert set(live) == {"a1", "a2", "a3"} and live["a1"].prediction == 1 and live["a2"].prediction == 0
-    rejects = {r.reason: r.record for r in lake.read_table(spark, cfg, "stream_rejects").collect()}
-    assert rejects == {"not valid JSON": "{not json", "no text": '{"review_id":"a4"}'}
+    rejects = {r.reason: (r.record, r.line) for r in lake.read_table(spark, cfg, "stream_rejects").collect()}
+    assert rejects == {"not_valid_json": ("{not json", 4), "no_text": ('{"review_id": "a4"}', 5)}  # as they arrived
     (m,) = lake.read_table(spark, cfg, "stream_metrics").collect()
-    assert (m.rows_in, m.rows, m.rejected) == (6, 3, 2)  # 6 = 3 scored + 2 rejected + 1 repeated id
-    assert first.rows == 3 and first.rejected == 2
+    assert (m.rows_in, m.rows, m.rejected, m.repeated) == (6, 3, 2, 1)  # 6 = 3 scored + 2 rejected + 1 repeat
+    assert first.rows == 3 and first.rejected == 2 and first.repeated == 1
 
     drop(zone, "b.jsonl", [review("b1", "wonderful acting"), review("a2", "sent again, already scored")])
-    stream.run(spark, cfg, source="files", path=str(zone))
+    second = stream.run(spark, cfg, source="files", path=str(zone))
     after = {r.review_id: r for r in lake.read_table(spark, cfg, "live_predictions").collect()}
     assert set(after) == {"a1", "a2", "a3", "b1"}
+    # a2 came back with another text: rejected, not "scored" and dropped
+    assert (second.rows, second.rejected) == (1, 1)
+    assert "id_already_scored_with_other_text" in {r.reason for r in lake.read_table(spark, cfg, "stream_rejects")
+                                                   .collect()}
     assert all(after[k].batch_id == live[k].batch_id for k in live)  # nothing re-scored
 
     # always on: a file dropped while the stream runs is scored within a trigger or two
     threading.Timer(6, drop, args=(zone, "c.jsonl", [review("c1", "boring plot")])).start()
     started = time.monotonic()
-    always = stream.run(spark, cfg, source="files", path=str(zone), trigger="1", timeout=20)
-    assert time.monotonic() - started >= 20 and always.rows == 1
+    always = stream.run(spark, cfg, source="files", path=str(zone), trigger="1", timeout=40)
+    assert time.monotonic() - started >= 40 and always.rows == 1
     assert "c1" in {r.review_id for r in lake.read_table(spark, cfg, "live_predictions").collect()}
