@@ -56,7 +56,8 @@ def drop_files(dropzone: Path, rate: int, bad_every: int, stop: threading.Event,
         if bad_every and n % bad_every == bad_every - 1:
             lines.append(f"not json, file {n}")
             sent["bad"] += 1
-        tmp = dropzone / f".batch-{n:06d}.jsonl.tmp"
+        # written beside the drop zone, not in it: the stream reports hidden files it finds there
+        tmp = dropzone.parent / f".batch-{n:06d}.jsonl.tmp"
         tmp.write_text("\n".join(lines) + "\n")
         os.rename(tmp, dropzone / f"batch-{n:06d}.jsonl")
         sent["rows"] += rate
