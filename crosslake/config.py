@@ -824,10 +824,16 @@ def _parse_override(item: str, *, raw: bool = False) -> dict[str, Any]:
     key, sep, text = item.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set expects section.key=value, got '{item}'")
-    if raw:  # as written, for messages that quote what the user typed
-        value: Any = yaml.load(text, Loader=yaml.BaseLoader) if text else ""
-    else:
-        value = yaml.safe_load(text) if text else ""
+    try:
+        if raw:  # as written, for messages that quote what the user typed
+            value: Any = yaml.load(text, Loader=yaml.BaseLoader) if text else ""
+        else:
+            value = yaml.safe_load(text) if text else ""
+    except yaml.YAMLError as exc:
+        problem = str(exc).splitlines()[0]
+        raise ConfigError(f"--set {item}: the value is not valid YAML ({problem}); quote it: "
+                          f"--set '{key.strip()}=\"{text}\"'") from None
+    if not raw:
         if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", value.strip()):
             value = float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string; on the command line it means a number
     for part in reversed(key.strip().split(".")):

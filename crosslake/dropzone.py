@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
@@ -85,7 +86,13 @@ def list_zone(spark: SparkSession, folder: str) -> list[Listed]:
     pending = [(root, None)]
     while pending:
         path, inherited = pending.pop()
-        for status in fs.listStatus(path):
+        try:
+            statuses = fs.listStatus(path)
+        except Py4JJavaError as exc:  # a sub-folder removed since its parent was listed: gone, nothing to report
+            if "FileNotFoundException" not in str(exc.java_exception.getClass().getName()):
+                raise
+            continue
+        for status in statuses:
             name = status.getPath().getName()
             why = skipped_name(name)
             if status.isDirectory():
@@ -154,6 +161,8 @@ class DropZone:
                             why, f.size)
         if new:
             df = self.spark.createDataFrame(new, REJECT_SCHEMA).withColumn("rejected_at", F.current_timestamp())
-            lake.write_table(df, self.cfg, "stream_rejects", mode="insert_new", record=False)
+            # appended: each is new by its digest (self.reported, reloaded at start), and an append
+            # evolves an older table that lacks file and line (a MERGE on those keys could not)
+            lake.write_table(df, self.cfg, "stream_rejects", mode="append", record=False)
             self.reported.update(row[1] for row in new)
         return len(new)

@@ -42,6 +42,8 @@ from typing import Iterator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from crosslake.errors import ConfigError
+
 LISTING_SCHEMA = "path string, length long, modificationTime timestamp"
 
 
@@ -107,9 +109,14 @@ def scan_local(root: str | Path, folders: list[str | Path], *, max_bytes: int) -
             if issue != "symlink":
                 out.append(_entry(folder, os.lstat(folder), issue))
                 continue
-        with os.scandir(folder) as it:
-            for item in sorted(it, key=lambda e: e.name):
-                out.extend(_judge(Path(item.path), root, max_bytes))
+        try:
+            with os.scandir(folder) as it:
+                items = sorted(it, key=lambda e: e.name)
+        except OSError as exc:  # the source's problem, not the lake's: say which folder
+            raise ConfigError(f"cannot list the review folder {folder} ({exc.strerror or exc}): give the user "
+                              f"running crosslake read access to it, or point source.path elsewhere") from None
+        for item in items:
+            out.extend(_judge(Path(item.path), root, max_bytes))
     return out
 
 
@@ -142,7 +149,11 @@ def _nested(folder: Path) -> Iterator[Entry]:
             if item.is_dir(follow_symlinks=False):
                 stack.append(Path(item.path))
             else:
-                yield _entry(Path(item.path), item.stat(follow_symlinks=False), "nested_file")
+                try:
+                    st = item.stat(follow_symlinks=False)
+                except FileNotFoundError:  # removed while being listed: gone from the source
+                    continue
+                yield _entry(Path(item.path), st, "nested_file")
 
 
 def _link_issue(path: Path, root: Path) -> str:

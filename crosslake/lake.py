@@ -33,7 +33,7 @@ from crosslake.errors import ConfigError, CrosslakeError, storage_failure
 
 log = logging.getLogger(__name__)
 
-WriteMode = Literal["overwrite", "append", "insert_new", "upsert", "sync"]
+WriteMode = Literal["overwrite", "append", "insert_new", "upsert", "sync", "apply"]
 
 # Another writer committed to the table between our read and our commit. Delta then commits
 # nothing of ours, so every write mode can simply run again on the new snapshot: MERGE and
@@ -194,13 +194,16 @@ def history(spark: SparkSession, cfg: Config, name: str, limit: int = 20) -> Dat
 
 
 def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, record: bool = True,
-                txn: tuple[str, int] | None = None) -> int:
+                txn: tuple[str, int] | None = None, delete_keys: DataFrame | None = None) -> int:
     """Write `df` to the logical table `name`; returns the table's version afterwards.
 
     sync: make the table hold exactly `df`'s rows (by the table's keys): insert new rows,
       update changed ones, delete rows no longer present.
     upsert: insert new rows and update changed ones; delete nothing.
     insert_new: insert only rows whose keys are not in the table yet (landing raw data).
+    apply: a change set the caller has worked out: `df`'s rows inserted or replaced by key,
+      the keys in `delete_keys` (a frame of the key columns) deleted, every other row left
+      unread and untouched; one commit, no comparison pass (the caller passes only changes).
     overwrite / append: plain Delta writes.
     A new table is created with the configured partitioning and properties.
     The version written goes into the run ledger (unless `record` is false).
@@ -209,18 +212,21 @@ def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, recor
     """
     if txn is not None and mode != "append":
         raise CrosslakeError("txn applies to mode='append' only")
-    version = _write(df, cfg, name, mode, txn)
+    if delete_keys is not None and mode != "apply":
+        raise CrosslakeError("delete_keys applies to mode='apply' only")
+    version = _write(df, cfg, name, mode, txn, delete_keys)
     if record:
         ledger.record_output(name, version)
     return version
 
 
-def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[str, int] | None = None) -> int:
+def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[str, int] | None = None,
+           delete_keys: DataFrame | None = None) -> int:
     """One logical write, retried when a concurrent writer wins the commit (see CONFLICTS)."""
     cfg.require_writer(name)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         try:
-            return _write_once(df, cfg, name, mode, txn)
+            return _write_once(df, cfg, name, mode, txn, delete_keys)
         except (CapturedException, Py4JJavaError, *CONFLICTS) as exc:
             conflict = _conflict(exc)
             if conflict is None:
@@ -241,10 +247,11 @@ def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[st
     raise AssertionError("unreachable")
 
 
-def _write_once(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[str, int] | None) -> int:
+def _write_once(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[str, int] | None,
+                delete_keys: DataFrame | None = None) -> int:
     spark = df.sparkSession
     table, path = cfg.table(name), cfg.table_path(name)
-    if mode in ("sync", "upsert", "insert_new") and table.keys:
+    if mode in ("sync", "upsert", "insert_new", "apply") and table.keys:
         check_unique_keys(df, table.keys, name)
     if not exists(spark, path):
         writer = df.write.format("delta").mode("overwrite")
@@ -266,6 +273,8 @@ def _write_once(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tup
         return _committed(spark, name, path, mode)
     if not table.keys:
         raise CrosslakeError(f"mode {mode} needs tables.{name}.keys in the configuration")
+    if mode == "apply":
+        return _apply(df, delete_keys, target, table, name, path)
     if mode in ("sync", "upsert") and not has_changes(df, target.toDF(), table, deletes=mode == "sync"):
         log.info("%s unchanged: nothing to commit", name)
         return current_version(spark, path)
@@ -282,6 +291,24 @@ def _write_once(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tup
         merge = merge.whenNotMatchedBySourceDelete()
     merge.execute()
     return _committed(spark, name, path, mode)
+
+
+def _apply(df: DataFrame, delete_keys: DataFrame | None, target: DeltaTable, table: TableConfig, name: str,
+           path: str) -> int:
+    """One MERGE of a change set: rows of `df` replace or join the table, `delete_keys` leave it."""
+    spark = df.sparkSession
+    columns = target.toDF().columns
+    changes = df.withColumn("_delete", F.lit(False))
+    if delete_keys is not None:
+        changes = changes.unionByName(delete_keys.select(*table.keys).withColumn("_delete", F.lit(True)),
+                                      allowMissingColumns=True)
+    row = {f"`{c}`": f"s.`{c}`" for c in columns}
+    (target.alias("t").merge(changes.alias("s"), _same_keys(table.keys))
+     .whenMatchedDelete(condition="s._delete")
+     .whenMatchedUpdate(condition="NOT s._delete", set=row)
+     .whenNotMatchedInsert(condition="NOT s._delete", values=row)
+     .execute())
+    return _committed(spark, name, path, "apply")
 
 
 def check_unique_keys(df: DataFrame, keys: list[str], name: str) -> None:

@@ -166,7 +166,8 @@ def predictions_with_text(spark: SparkSession, cfg: Config) -> DataFrame:
     live = lake.read_table(spark, cfg, "live_predictions")
     texts = None
     if lake.exists(spark, cfg.table_path("stream_inputs")):
-        texts = lake.read_table(spark, cfg, "stream_inputs").select("review_id", "text")
+        # one row per id (its key), but appends from two streams racing on one id could leave two
+        texts = lake.read_table(spark, cfg, "stream_inputs").select("review_id", "text").dropDuplicates(["review_id"])
     if lake.exists(spark, cfg.table_path("incoming")):
         older = lake.read_table(spark, cfg, "incoming").select("review_id", "text").dropDuplicates(["review_id"])
         texts = older if texts is None else texts.unionByName(older.join(texts, "review_id", "left_anti"))

@@ -101,16 +101,17 @@ def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset:
         raise ConfigError(f"no review files under {corpus.origin}: its review folders hold only empty "
                           f"directories; point source.path (--set source.path=...) at the corpus")
     path = cfg.table_path("bronze")
-    bronze = landed = None
+    bronze, landed = None, {}
     if lake.exists(spark, path):
-        bronze = _bronze(spark, path)
-        landed = {r.source_path: r for r in bronze.filter(F.col("source") == corpus.origin).select(
-            "source_path", "length", F.unix_millis("modification_time").alias("mtime_ms"), "file_issue",
-            F.col("content").isNull().alias("no_content")).collect()}
-    landed = landed or {}
+        bronze, legacy = _bronze(spark, path)
+        # Paths of every source: a path landed before under another origin (the same folder
+        # reached by another route) is this run's to re-read and take over, never a second row.
+        landed = {r.source_path: r for r in bronze.select(
+            "source_path", "source", "length", F.unix_millis("modification_time").alias("mtime_ms"), "file_issue",
+            (F.col("content").isNull() if legacy else F.lit(False)).alias("no_content")).collect()}
     new = [p for p in listed if p not in landed]
-    stale = [p for p in listed if p in landed and _differs(listed[p], landed[p])]
-    gone = [p for p in landed if p not in listed]
+    stale = [p for p in listed if p in landed and _differs(listed[p], landed[p], corpus.origin)]
+    gone = [p for p, r in landed.items() if r.source == corpus.origin and p not in listed]
     fresh = None
     if new or stale:
         fresh = read_local(spark, [listed[p] for p in new + stale], max_bytes=max_bytes).transform(
@@ -122,11 +123,14 @@ def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset:
     changed = _content_changed(spark, fresh, bronze, stale) if stale else 0
     if fresh is None and not gone:
         version = lake.current_version(spark, path)  # nothing new, nothing gone: nothing to commit
+    elif bronze is None:
+        version = lake.write_table(fresh, cfg, "bronze", mode="apply")
     else:
-        state = fresh if bronze is None else _without(spark, bronze, stale + gone)
-        if bronze is not None and fresh is not None:
-            state = state.unionByName(fresh)
-        version = lake.write_table(state, cfg, "bronze", mode="sync")
+        # Only the change set is merged: rows of other sources and unchanged rows are not rewritten,
+        # and a retry after a concurrent commit cannot delete what another ingest just landed.
+        keys = spark.createDataFrame([(p,) for p in gone], "source_path string") if gone else None
+        version = lake.write_table(fresh if fresh is not None else spark.createDataFrame([], bronze.schema),
+                                   cfg, "bronze", mode="apply", delete_keys=keys)
     rows = spark.read.format("delta").load(path).count()
     result = IngestResult(
         corpus.origin, len(listed), sum(listed[p].issue is None for p in new + stale), len(new), changed, len(gone),
@@ -134,43 +138,39 @@ def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset:
         dict(Counter(e.issue for e in listed.values() if e.issue)))
     for key in ("files_listed", "files_read", "added", "changed", "deleted", "unchanged"):
         ledger.record_count(key, getattr(result, key))
-    for df in (fresh, bronze):
-        if df is not None:
-            df.unpersist()
+    if fresh is not None:
+        fresh.unpersist()
     return result
 
 
-def _bronze(spark: SparkSession, path: str) -> DataFrame:
-    """Bronze at its latest version; a table landed before file_issue existed gets the column
-    (null: every file of it was read), once, so that old and new rows share one schema."""
+def _bronze(spark: SparkSession, path: str) -> tuple[DataFrame, bool]:
+    """Bronze at its latest version, and whether it was landed before file_issue existed. Such
+    a table gets the column (null: every file of it was read), once, so that old and new rows
+    share one schema; its hidden files were landed without their bytes and are read again."""
     df = spark.read.format("delta").load(path)
-    if "file_issue" not in df.columns:
+    legacy = "file_issue" not in df.columns
+    if legacy:
         spark.sql(f"ALTER TABLE delta.`{path}` ADD COLUMNS (file_issue STRING)")
         df = spark.read.format("delta").load(path)
-    return df.cache()
+    return df, legacy
 
 
-def _differs(entry, row) -> bool:
-    """Whether a listed entry may differ from its bronze row (then it is read again). A row
-    with null content and no issue was never read (hidden names, before file_issue): re-read."""
+def _differs(entry, row, origin: str) -> bool:
+    """Whether a listed entry may differ from its bronze row (then it is read again): its listing
+    changed, it was landed under another origin, or it was landed without bytes it should have."""
     return ((entry.length, entry.mtime_ms, entry.issue) != (row.length, row.mtime_ms, row.file_issue)
-            or (row.no_content and row.file_issue is None))
+            or row.source != origin or (row.no_content and row.file_issue is None))
 
 
 def _content_changed(spark: SparkSession, fresh: DataFrame, bronze: DataFrame, stale: list[str]) -> int:
-    """How many of the re-read `stale` paths really changed: other bytes or another issue."""
-    before = bronze.select("source_path", F.sha2("content", 256).alias("old_hash"),
-                           F.col("file_issue").alias("old_issue"))
+    """How many of the re-read `stale` paths really changed: other bytes or another issue (a
+    file only touched, or taken over from another origin, is re-read but unchanged)."""
     paths = spark.createDataFrame([(p,) for p in stale], "source_path string")
-    compared = fresh.join(paths, "source_path").join(before, "source_path")
+    before = bronze.join(paths, "source_path").select(
+        "source_path", F.sha2("content", 256).alias("old_hash"), F.col("file_issue").alias("old_issue"))
+    compared = fresh.join(before, "source_path")
     return compared.filter(~F.sha2("content", 256).eqNullSafe(F.col("old_hash"))
                            | ~F.col("file_issue").eqNullSafe(F.col("old_issue"))).count()
-
-
-def _without(spark: SparkSession, bronze: DataFrame, paths: list[str]) -> DataFrame:
-    if not paths:
-        return bronze
-    return bronze.join(spark.createDataFrame([(p,) for p in paths], "source_path string"), "source_path", "left_anti")
 
 
 def main(argv: list[str] | None = None) -> int:

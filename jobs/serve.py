@@ -32,6 +32,7 @@ from crosslake.errors import ConfigError
 from crosslake.runner import job_main
 
 NAME = "serve"
+LAKE = "read"  # an existing lake (its model store); a read-only mount is fine: the page writes nothing
 NEEDS_SPARK = False
 RECORD_RUN = False
 HELP = "Serve the review page: paste a review, see positive/negative, its confidence and the model version."

@@ -322,8 +322,10 @@ def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None
     # and its bytes as they arrived. recursiveFileLookup reads sub-folders (and keeps a folder
     # named k=v from being taken for a partition); maxFileAge would otherwise skip a file
     # dropped with a modification time a week older than the newest file seen.
+    # ignoreMissingFiles: a file deleted after Spark planned its batch would otherwise fail that
+    # batch on every restart (the same offsets replay); a deleted file has nothing left to read.
     df = (spark.readStream.option("maxFilesPerTrigger", per_trigger).option("recursiveFileLookup", "true")
-          .option("maxFileAge", "36500d").text(folder, wholetext=True))
+          .option("maxFileAge", "36500d").option("ignoreMissingFiles", "true").text(folder, wholetext=True))
     # a file's arrival is when it landed in the drop zone
     return f"files:{folder}", df.select(
         "value", F.col("_metadata.file_path").alias("file"), F.col("_metadata.file_size").alias("file_size"),

@@ -66,8 +66,9 @@ class ReviewServer:
         finally:
             for channel in list(server.active_channels.values()):
                 channel.handle_close()
-            server.trigger.close()
+            # workers first: one still finishing after the drain pulls the trigger when it is done
             server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
+            server.trigger.close()
 
     def _drain(self) -> None:
         """Stop accepting; finish what was received; close idle keep-alive connections."""

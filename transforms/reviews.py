@@ -114,7 +114,9 @@ def with_file_issue_named(df: DataFrame) -> DataFrame:
 def with_conflict_checks(df: DataFrame) -> DataFrame:
     """Conflicts between rows that passed every other check are quarantined, not resolved:
 
-    * duplicate_review_id: two or more files parse to one review_id (012_7.txt, 12_7.txt);
+    * duplicate_review_id: two or more files parse to one review_id (012_7.txt, 12_7.txt)
+      with different texts (copies of one text under one id, e.g. a corpus landed from
+      its folder and from its archive, are repeats: filter_duplicates keeps one);
     * conflicting_labels: one cleaned text (content_hash) under different labels (pos and
       neg); every copy is quarantined, unlabelled ones included. Copies under one label
       are not a conflict: filter_duplicates keeps one of them.
@@ -123,7 +125,7 @@ def with_conflict_checks(df: DataFrame) -> DataFrame:
     """
     require_columns(df, "failed_checks", "review_id", "content_hash", "label")
     ok = F.size("failed_checks") == 0
-    ids = F.count(F.when(ok, F.lit(1))).over(Window.partitionBy("review_id"))
+    ids = F.size(F.collect_set(F.when(ok, F.col("content_hash"))).over(Window.partitionBy("review_id")))
     labels = F.size(F.collect_set(F.when(ok, F.col("label"))).over(Window.partitionBy("content_hash")))
     found = F.filter(F.array(F.when(ids > 1, F.lit("duplicate_review_id")),
                              F.when(labels > 1, F.lit("conflicting_labels"))), lambda c: c.isNotNull())

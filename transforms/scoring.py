@@ -106,8 +106,9 @@ def with_outcome(batch: DataFrame, known: DataFrame) -> DataFrame:
     require_columns(batch, "review_id", "text", "_problem", "file", "line", "received_at")
     require_columns(known, "review_id", "known_text")
     by_id = Window.partitionBy("review_id")
-    first = Window.partitionBy("review_id").orderBy("file", "line", "received_at")
     good = F.col("_problem").isNull()
+    # Ranked among the id's good rows only: a rejected row ahead of a good one must not make it a repeat.
+    first = Window.partitionBy("review_id", good).orderBy("file", "line", "received_at")
     seen = F.col("_known").isNotNull()
     texts = F.size(F.collect_set(F.when(good, F.col("text"))).over(by_id))
     rank = F.row_number().over(first)

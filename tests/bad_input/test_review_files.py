@@ -297,3 +297,33 @@ def test_corpus_path_mistakes_exit_2(tmp_path, spark, capsys):
     assert ingest.main(a + ["--source", str(tmp_path / "empty")]) == 2
     assert "no reviews under" in one_line_error(capsys)
     assert not (tmp_path / "lake" / "bronze").exists()
+
+
+def test_one_corpus_landed_by_two_routes_publishes_each_review_once(tmp_path, spark):
+    """The same corpus from its folder and from its archive (two sources: paths differ), and
+    from its folder reached by another path (same paths, another origin): nothing is blocked
+    as a colliding id, nothing is deleted across sources, no path lands twice."""
+    import tarfile
+
+    corpus = tmp_path / "aclImdb"
+    good_corpus(corpus, n=4)
+    archive = tmp_path / "aclImdb_v1.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(corpus, arcname="aclImdb")
+    cfg = cfg_for(tmp_path)
+    folder = ingest.run(spark, cfg)
+    packed = ingest.run(spark, cfg, source=str(archive))
+    assert (folder.added, packed.added, packed.deleted) == (8, 8, 0)
+    again = ingest.run(spark, cfg)                        # the folder again: the archive's rows stay
+    assert (again.added, again.deleted, again.unchanged) == (0, 0, 8)
+    assert lake.read_table(spark, cfg, "bronze").count() == 16
+    cleaned = clean.run(spark, cfg)
+    assert (cleaned.rows_in, cleaned.published, cleaned.quarantined, cleaned.duplicates) == (16, 8, 0, 8)
+    silver = {r.review_id: r.text for r in lake.read_table(spark, cfg, "silver").collect()}
+    assert silver == {**{f"train/pos/{i}": GOOD_POS[i] for i in range(4)},
+                      **{f"train/neg/{i}": GOOD_NEG[i] for i in range(4)}}
+    # the folder by another route (its parent: the reader finds aclImdb/ inside): same paths, taken over
+    parent = ingest.run(spark, cfg, source=str(tmp_path))
+    assert (parent.added, parent.changed, parent.deleted, parent.unchanged) == (0, 0, 0, 8)
+    bronze = lake.read_table(spark, cfg, "bronze")
+    assert bronze.count() == 16 and bronze.select("source_path").distinct().count() == 16

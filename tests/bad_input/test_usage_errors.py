@@ -143,6 +143,7 @@ SETTING_CASES = {
                            "maintenance.vacuum_retention_hours must be >= 0 (got -1)"),
     "wrong_type": (["train", "--set", "train.epochs=abc"], "'train.epochs' must be int, got 'abc'"),
     "unknown_key": (["train", "--set", "train.epoch=3"], "unknown key(s) epoch in 'train'"),
+    "value_not_yaml": (["train", "--set", "train.epochs=%x"], "--set train.epochs=%x: the value is not valid YAML"),
     "not_key_value": (["train", "--set", "epochs"], "--set expects section.key=value, got 'epochs'"),
 }
 
