@@ -190,9 +190,23 @@ def check_role(module: ModuleType, cfg) -> None:
                           f"Run it under a profile of the {role} side")
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record is emitted, not the stream it was made
+    with: a notebook, or a test capturing output, may replace (and close) sys.stderr after a
+    job has set up logging, and the next job's logging must not fail on the closed one."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.DEBUG if verbose else logging.INFO, handlers=[_StderrHandler()],
         format="%(asctime)s %(levelname)-5s %(name)s: %(message)s", datefmt="%H:%M:%S", force=True)
     for noisy in ("py4j", "great_expectations", "urllib3", "fsspec", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
