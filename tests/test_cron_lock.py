@@ -22,6 +22,7 @@ def run(tmp_path: Path, *argv: str, wait: bool = True, lock: str = "nightly"):
 
 def test_a_second_run_is_skipped_while_the_first_holds_the_lock(tmp_path):
     lock = tmp_path / "lake" / "_locks" / "nightly.lock"
+    (tmp_path / "lake").mkdir()  # an (empty) lake: the page serves an existing lake, it never creates one
     first = run(tmp_path, "serve", "--port", "0", wait=False)  # a long-running holder
     try:
         deadline = time.time() + 60
