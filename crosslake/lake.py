@@ -1,4 +1,9 @@
-"""The one Delta helper: every job reads and writes tables through these functions.
+"""The one Delta helper: every job reads and writes tables through a `Lake`.
+
+A `Lake` is the lake as one run sees it: the Spark session, the configuration and the
+run (crosslake/recorder.py) that records every version read and written, with the rows
+each commit inserted, updated and deleted taken from Delta's own commit metrics. The
+module-level functions below are the same operations without a run (tests, tools).
 
 Writes state their mode explicitly; keys, partitioning, properties and whether the
 schema may evolve come from the table's block in conf/ (``tables.<name>``). Every write
@@ -27,8 +32,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from crosslake import ledger
 from crosslake.config import Config, TableConfig
+from crosslake.recorder import Run
 from crosslake.errors import ConfigError, CrosslakeError, storage_failure
 
 log = logging.getLogger(__name__)
@@ -48,6 +53,22 @@ WRITE_ATTEMPTS = 5
 
 class SchemaError(CrosslakeError):
     """The data to write does not match the table's schema; the message names the column."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    """What one write did: the table's version afterwards and, from Delta's commit
+    metrics, the rows it inserted, updated and deleted (all 0 when nothing was committed)."""
+    table: str
+    version: int
+    operation: str
+    inserted: int = 0
+    updated: int = 0
+    deleted: int = 0
+
+    @property
+    def committed(self) -> bool:
+        return self.operation != "unchanged"
 
 
 @dataclass(frozen=True)
@@ -127,17 +148,15 @@ def read_table(
     timestamp: str | None = None,
 ) -> DataFrame:
     """Read a table as of a version (default: the latest, pinned now, so the whole job sees
-    one version) or a timestamp (time travel). The version read goes into the run ledger."""
+    one version) or a timestamp (time travel)."""
     path = require(spark, cfg, name)
     if timestamp is not None:
         try:
             df = spark.read.format("delta").option("timestampAsOf", timestamp).load(path)
         except CapturedException as exc:  # Delta resolves the time travel on load: the mistake is found here
             raise _time_travel_error(spark, name, path, timestamp, exc) from exc
-        ledger.record_input(name, None)
         return df
     version = pinned_version(spark, cfg, name, version)
-    ledger.record_input(name, version)
     return spark.read.format("delta").option("versionAsOf", version).load(path)
 
 
@@ -193,9 +212,10 @@ def history(spark: SparkSession, cfg: Config, name: str, limit: int = 20) -> Dat
     )
 
 
-def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, record: bool = True,
+def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode,
                 txn: tuple[str, int] | None = None, delete_keys: DataFrame | None = None) -> int:
-    """Write `df` to the logical table `name`; returns the table's version afterwards.
+    """Write `df` to the logical table `name`; returns the table's version afterwards
+    (`commit_table` returns the whole Commit).
 
     sync: make the table hold exactly `df`'s rows (by the table's keys): insert new rows,
       update changed ones, delete rows no longer present.
@@ -206,22 +226,24 @@ def write_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode, recor
       unread and untouched; one commit, no comparison pass (the caller passes only changes).
     overwrite / append: plain Delta writes.
     A new table is created with the configured partitioning and properties.
-    The version written goes into the run ledger (unless `record` is false).
     txn (append only): (application id, increasing number); Delta skips a write whose pair
       it has already committed, which makes a replayed streaming micro-batch harmless.
     """
+    return commit_table(df, cfg, name, mode=mode, txn=txn, delete_keys=delete_keys).version
+
+
+def commit_table(df: DataFrame, cfg: Config, name: str, *, mode: WriteMode,
+                 txn: tuple[str, int] | None = None, delete_keys: DataFrame | None = None) -> Commit:
+    """write_table, returning the Commit (version and rows inserted/updated/deleted)."""
     if txn is not None and mode != "append":
         raise CrosslakeError("txn applies to mode='append' only")
     if delete_keys is not None and mode != "apply":
         raise CrosslakeError("delete_keys applies to mode='apply' only")
-    version = _write(df, cfg, name, mode, txn, delete_keys)
-    if record:
-        ledger.record_output(name, version)
-    return version
+    return _write(df, cfg, name, mode, txn, delete_keys)
 
 
 def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[str, int] | None = None,
-           delete_keys: DataFrame | None = None) -> int:
+           delete_keys: DataFrame | None = None) -> Commit:
     """One logical write, retried when a concurrent writer wins the commit (see CONFLICTS)."""
     cfg.require_writer(name)
     for attempt in range(1, WRITE_ATTEMPTS + 1):
@@ -248,7 +270,7 @@ def _write(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[st
 
 
 def _write_once(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tuple[str, int] | None,
-                delete_keys: DataFrame | None = None) -> int:
+                delete_keys: DataFrame | None = None) -> Commit:
     spark = df.sparkSession
     table, path = cfg.table(name), cfg.table_path(name)
     if mode in ("sync", "upsert", "insert_new", "apply") and table.keys:
@@ -277,7 +299,7 @@ def _write_once(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tup
         return _apply(df, delete_keys, target, table, name, path)
     if mode in ("sync", "upsert") and not has_changes(df, target.toDF(), table, deletes=mode == "sync"):
         log.info("%s unchanged: nothing to commit", name)
-        return current_version(spark, path)
+        return Commit(name, current_version(spark, path), "unchanged")
     merge = target.alias("t").merge(df.alias("s"), _same_keys(table.keys))
     if table.schema_evolution:
         merge = merge.withSchemaEvolution()
@@ -294,7 +316,7 @@ def _write_once(df: DataFrame, cfg: Config, name: str, mode: WriteMode, txn: tup
 
 
 def _apply(df: DataFrame, delete_keys: DataFrame | None, target: DeltaTable, table: TableConfig, name: str,
-           path: str) -> int:
+           path: str) -> Commit:
     """One MERGE of a change set: rows of `df` replace or join the table, `delete_keys` leave it."""
     spark = df.sparkSession
     columns = target.toDF().columns
@@ -359,10 +381,26 @@ def _changed(df: DataFrame, table: TableConfig) -> Column | None:
     return reduce(lambda a, b: a | b, [~F.col(f"t.`{c}`").eqNullSafe(F.col(f"s.`{c}`")) for c in cols])
 
 
-def _committed(spark: SparkSession, name: str, path: str, how: str) -> int:
-    version = current_version(spark, path)
-    log.info("wrote %s (%s) version %d", name, how, version)
-    return version
+# Delta's operationMetrics names, per what they count (MERGE reports target rows; a plain
+# write reports the rows it wrote; an overwrite's removed rows are not counted by Delta).
+INSERTED = ("numTargetRowsInserted", "numOutputRows")
+UPDATED = ("numTargetRowsUpdated",)
+DELETED = ("numTargetRowsDeleted", "numDeletedRows")
+
+
+def _committed(spark: SparkSession, name: str, path: str, how: str) -> Commit:
+    """The commit just made, with its row counts from Delta's commit metrics (no re-read of
+    the data)."""
+    last = DeltaTable.forPath(spark, path).history(1).select("version", "operationMetrics").first()
+    metrics = last.operationMetrics or {}
+
+    def metric(names: tuple[str, ...]) -> int:
+        return next((int(metrics[n]) for n in names if metrics.get(n) is not None), 0)
+
+    commit = Commit(name, last.version, how, metric(INSERTED), metric(UPDATED), metric(DELETED))
+    log.info("wrote %s (%s) version %d: %d inserted, %d updated, %d deleted", name, how, commit.version,
+             commit.inserted, commit.updated, commit.deleted)
+    return commit
 
 
 def list_tables(spark: SparkSession, cfg: Config) -> list[TableInfo]:
@@ -374,3 +412,58 @@ def list_tables(spark: SparkSession, cfg: Config) -> list[TableInfo]:
             rows = spark.read.format("delta").load(path).count()
             out.append(TableInfo(name, path, current_version(spark, path), rows))
     return out
+
+
+class Lake:
+    """The lake as one run sees it: every read and write goes through here and is recorded
+    in `run` (the version read or written, and each commit's inserted/updated/deleted rows).
+    Without a run (a notebook, a tool), the reads and writes are the same and recorded in a
+    run of its own that is never written to the ledger."""
+
+    def __init__(self, spark: SparkSession, cfg: Config, run: Run | None = None):
+        self.spark, self.cfg = spark, cfg
+        self.run = run if run is not None else Run("adhoc")
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    def path(self, name: str) -> str:
+        return self.cfg.table_path(name)
+
+    def exists(self, name: str) -> bool:
+        return exists(self.spark, self.path(name))
+
+    def pin(self, name: str, version: int | None = None) -> int:
+        """The version this run reads: `version` if given (checked), else the latest now."""
+        return pinned_version(self.spark, self.cfg, name, version)
+
+    def read(self, name: str, *, version: int | None = None, timestamp: str | None = None) -> DataFrame:
+        if timestamp is not None:
+            df = read_table(self.spark, self.cfg, name, timestamp=timestamp)
+            self.run.record_input(name, None)
+            return df
+        version = self.pin(name, version)
+        self.run.record_input(name, version)
+        return read_table(self.spark, self.cfg, name, version=version)
+
+    def changes(self, name: str, *, since_version: int, until_version: int | None = None) -> DataFrame:
+        return read_changes(self.spark, self.cfg, name, since_version=since_version, until_version=until_version)
+
+    def history(self, name: str, limit: int = 20) -> DataFrame:
+        return history(self.spark, self.cfg, name, limit)
+
+    def write(self, df: DataFrame, name: str, *, mode: WriteMode, txn: tuple[str, int] | None = None,
+              delete_keys: DataFrame | None = None) -> Commit:
+        commit = commit_table(df, self.cfg, name, mode=mode, txn=txn, delete_keys=delete_keys)
+        self.run.record_output(name, commit.version)
+        for what in ("inserted", "updated", "deleted"):
+            if n := getattr(commit, what):
+                self.run.counts[f"{name}.{what}"] = self.run.counts.get(f"{name}.{what}", 0) + n
+        return commit
+
+    def info(self, name: str, version: int, rows: int) -> TableInfo:
+        return TableInfo(name, self.path(name), version, rows)
+
+    def tables(self) -> list[TableInfo]:
+        return list_tables(self.spark, self.cfg)

@@ -1,26 +1,36 @@
-"""The run ledger: one Delta row per job run.
+"""The run ledger: one Delta row per job run, written from its recorder.
+
+A `Run` (crosslake/recorder.py) is made by whoever starts the work (the runner for a job, the pipeline for each
+stage it runs, a notebook for itself) and handed to the `Lake` the work reads and writes
+through (crosslake/lake.py): every read and write is recorded there, so a job cannot
+forget to, and there is no module-global "current run". One run id per run: the ledger
+row, bronze's landing run, quarantine and data-quality rows and the model's metadata all
+carry `run.run_id`.
 
 Each row says what the run read (table and version), what it wrote (table and version,
 models included), its row counts, profile, code version, duration and how it ended
-(success, blocked by data quality, failed). Reads and writes through crosslake.lake
-are recorded automatically, so a job cannot forget to. `crosslake runs trace` walks the
-rows backwards from a model to the source files it came from.
+(success, blocked by data quality, failed). `crosslake runs trace` walks the rows
+backwards from a model to the source files it came from.
 """
 
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
 import traceback
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
-from pyspark.sql import SparkSession
-
-from crosslake.config import Config
 from crosslake.errors import DataQualityError
+from crosslake.recorder import Run, new_run_id  # noqa: F401  (new_run_id: for the runner)
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from crosslake.config import Config
 
 log = logging.getLogger(__name__)
 TABLE = "runs"
@@ -32,49 +42,9 @@ SCHEMA = (
 )
 
 
-@dataclass
-class Run:
-    run_id: str
-    job: str
-    parent_run_id: str | None
-    started: float = field(default_factory=time.time)
-    inputs: dict[str, int | None] = field(default_factory=dict)
-    outputs: dict[str, int] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-
-
-_active: list[Run] = []
-
-
-def current() -> Run | None:
-    return _active[-1] if _active else None
-
-
-def record_input(table: str, version: int | None) -> None:
-    """The first version read of a table is the one the run depends on (reading back what
-    the run itself wrote is not a dependency)."""
-    if (run := current()) is not None and table not in run.outputs:
-        run.inputs.setdefault(table, version)
-
-
-def record_output(table: str, version: int) -> None:
-    if (run := current()) is not None:
-        run.outputs[table] = version
-
-
-def record_count(name: str, value: int) -> None:
-    if (run := current()) is not None:
-        run.counts[name] = int(value)
-
-
 @contextmanager
-def run(spark: SparkSession, cfg: Config, job: str) -> Iterator[Run]:
-    """Record the enclosed work as one run (nested runs name their parent)."""
-    from crosslake.runner import new_run_id
-
-    parent = current()
-    entry = Run(new_run_id(), job, parent.run_id if parent else None)
-    _active.append(entry)
+def recording(spark: SparkSession, cfg: Config, entry: Run) -> Iterator[Run]:
+    """Write `entry` to the ledger when the enclosed work ends, with how it ended."""
     status, error = "success", None
     try:
         yield entry
@@ -85,18 +55,12 @@ def run(spark: SparkSession, cfg: Config, job: str) -> Iterator[Run]:
         status, error = "failed", "".join(traceback.format_exception_only(exc)).strip()
         raise
     finally:
-        _active.pop()
         _write(spark, cfg, entry, status, error)
-        if parent is not None:  # a stage's reads and writes are the pipeline's too
-            for table, version in entry.inputs.items():
-                if table not in parent.outputs:
-                    parent.inputs.setdefault(table, version)
-            parent.outputs.update(entry.outputs)
+        entry._hand_up()
 
 
 def _write(spark: SparkSession, cfg: Config, entry: Run, status: str, error: str | None) -> None:
     from crosslake import lake
-    from crosslake.runner import code_version
 
     finished = time.time()
     row = (
@@ -107,6 +71,21 @@ def _write(spark: SparkSession, cfg: Config, entry: Run, status: str, error: str
         entry.counts, code_version(),
     )
     try:
-        lake.write_table(spark.createDataFrame([row], SCHEMA), cfg, TABLE, mode="append", record=False)
+        lake.write_table(spark.createDataFrame([row], SCHEMA), cfg, TABLE, mode="append")
     except Exception as exc:  # never hide the job's own outcome behind a ledger failure
         log.warning("could not record run %s in the ledger: %s", entry.run_id, exc)
+
+
+def code_version() -> str:
+    """The git commit of the code that ran (with -dirty if uncommitted changes), else the package version."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                             check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return sha + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        from crosslake import __version__
+
+        return f"crosslake-{__version__}"

@@ -14,10 +14,8 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from types import ModuleType
 
@@ -87,8 +85,11 @@ def execute(module: ModuleType, args: argparse.Namespace) -> int:
         else:
             from crosslake import ledger
 
-            with ledger.run(spark, cfg, module.NAME):
-                result = module.run(spark, cfg, **options)
+            # The run's one id and its record of reads and writes, handed to the job (which
+            # hands it to its Lake); the ledger row is written however the job ends.
+            recorder = ledger.Run(module.NAME)
+            with ledger.recording(spark, cfg, recorder):
+                result = module.run(spark, cfg, recorder=recorder, **options)
     except CrosslakeError as exc:
         if exc.__cause__ is not None:
             log.debug("what %s failed on", module.NAME, exc_info=exc.__cause__)  # the JVM's trace, with -v
@@ -216,19 +217,13 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def new_run_id() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8]
+    from crosslake.recorder import new_run_id as make
+
+    return make()
 
 
 def code_version() -> str:
-    """The git commit of the code that ran (with -dirty if uncommitted changes), else the package version."""
-    root = Path(__file__).resolve().parents[1]
-    try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
-                             check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return sha + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        from crosslake import __version__
+    """The git commit of the code that ran (see crosslake/ledger.py)."""
+    from crosslake.ledger import code_version as version
 
-        return f"crosslake-{__version__}"
+    return version()
