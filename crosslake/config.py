@@ -284,8 +284,9 @@ class Config:
         return self.datasets[name]
 
     @property
-    def model_store(self) -> str:
-        return _join(self.lake.root, self.models.store)
+    def model_store(self) -> storage.Location:
+        """The model store's folder, with this profile's object-store settings."""
+        return storage.Location(_join(self.lake.root, self.models.store), self.storage)
 
 
 def conf_dir() -> Path:
@@ -338,7 +339,6 @@ def load_config(
     for name, ds in cfg.datasets.items():
         check_dataset(name, ds, cfg)
     check_owners(cfg)
-    storage.configure(cfg.storage)
     return dataclasses.replace(cfg, tables={**dataset_tables(cfg), **cfg.tables})
 
 

@@ -60,7 +60,7 @@ def build_session(job: str, cfg: Config) -> SparkSession:
     builder = SparkSession.builder.appName(f"crosslake-{job}")
     if "spark.master" not in given:
         builder = builder.master(cfg.spark.master)
-    for key, value in {**storage.spark_settings(cfg.lake.root), **cfg.spark.conf}.items():
+    for key, value in {**storage.spark_settings(cfg.lake.root, cfg.storage), **cfg.spark.conf}.items():
         if key not in given:
             builder = builder.config(key, str(value))
     if SparkSession.getActiveSession() is None and not submitted:

@@ -36,17 +36,8 @@ class StorageConfig:
     path_style: bool = True        # bucket in the path, not the host name (MinIO, moto, Ceph)
 
 
-_settings = StorageConfig()
-
-
-def configure(settings: StorageConfig) -> None:
-    """Use `settings` for every object-store client this process opens (load_config calls it)."""
-    global _settings
-    _settings = settings
-
-
-def endpoint() -> str | None:
-    return os.environ.get(ENDPOINT_ENV) or _settings.endpoint
+def endpoint(settings: StorageConfig) -> str | None:
+    return os.environ.get(ENDPOINT_ENV) or settings.endpoint
 
 
 def is_remote(uri: str) -> bool:
@@ -63,7 +54,7 @@ def require_credentials(uri: str) -> None:
                              f"they are never read from conf/")
 
 
-def spark_settings(lake_root: str) -> dict[str, str]:
+def spark_settings(lake_root: str, settings: StorageConfig) -> dict[str, str]:
     """Hadoop S3A settings for a lake on object storage (none for a local lake). Credentials
     are left to the environment provider: they never enter Spark's configuration."""
     if not is_remote(lake_root):
@@ -72,11 +63,11 @@ def spark_settings(lake_root: str) -> dict[str, str]:
     out = {
         "spark.hadoop.fs.s3a.aws.credentials.provider":
             "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
-        "spark.hadoop.fs.s3a.path.style.access": str(_settings.path_style).lower(),
-        "spark.hadoop.fs.s3a.endpoint.region": _settings.region,
+        "spark.hadoop.fs.s3a.path.style.access": str(settings.path_style).lower(),
+        "spark.hadoop.fs.s3a.endpoint.region": settings.region,
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",  # s3:// spelled as s3a://
     }
-    if (url := endpoint()) is not None:
+    if (url := endpoint(settings)) is not None:
         out["spark.hadoop.fs.s3a.endpoint"] = url
         out["spark.hadoop.fs.s3a.connection.ssl.enabled"] = str(url.startswith("https")).lower()
     return out
@@ -86,13 +77,18 @@ class Location:
     """A folder on the local disk or in a bucket, with the few operations the model store
     needs. Whole-object writes: a reader sees the old content or the new, never half."""
 
-    def __init__(self, uri: str):
+    def __init__(self, uri: str | Location, settings: StorageConfig | None = None):
+        # The store's settings travel with the location (a Location below another keeps its
+        # parent's): two profiles loaded in one process never share, or overwrite, them.
+        if settings is None:
+            settings = uri.settings if isinstance(uri, Location) else StorageConfig()
+        self.settings = settings
         self.uri = str(uri).rstrip("/")
         parsed = urlparse(self.uri)
         if parsed.scheme in REMOTE_SCHEMES:
             require_credentials(self.uri)
-            url = endpoint()
-            kwargs = {"region": _settings.region}
+            url = endpoint(settings)
+            kwargs = {"region": settings.region}
             if url:
                 target = urlparse(url)
                 kwargs.update(endpoint_override=target.netloc, scheme=target.scheme or "https")
@@ -105,7 +101,7 @@ class Location:
             self.remote = False
 
     def __truediv__(self, name: str) -> Location:
-        return Location(f"{self.uri}/{name}")
+        return Location(f"{self.uri}/{name}", self.settings)
 
     def __str__(self) -> str:
         return self.uri

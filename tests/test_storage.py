@@ -58,14 +58,28 @@ def test_missing_credentials_are_named_and_never_read_from_config(store, monkeyp
     with pytest.raises(CrosslakeError, match="AWS_SECRET_ACCESS_KEY is not set"):
         storage.Location(store.uri("lake"))
     with pytest.raises(CrosslakeError, match="AWS_SECRET_ACCESS_KEY is not set"):
-        storage.spark_settings(store.uri("lake"))
+        storage.spark_settings(store.uri("lake"), storage.StorageConfig())
 
 
 def test_spark_gets_the_endpoint_but_not_the_keys(store):
-    settings = storage.spark_settings(store.uri("lake"))
+    settings = storage.spark_settings(store.uri("lake"), storage.StorageConfig())
     assert settings["spark.hadoop.fs.s3a.endpoint"] == store.endpoint
     assert settings["spark.hadoop.fs.s3a.path.style.access"] == "true"
     assert "EnvironmentVariableCredentialsProvider" in settings["spark.hadoop.fs.s3a.aws.credentials.provider"]
     assert not any(os.environ["AWS_SECRET_ACCESS_KEY"] in v or os.environ["AWS_ACCESS_KEY_ID"] in v
                    for v in settings.values())
-    assert storage.spark_settings("/local/lake") == {}
+    assert storage.spark_settings("/local/lake", storage.StorageConfig()) == {}
+
+
+def test_each_profile_keeps_its_own_store_settings(store):
+    """Loading a second profile in one process (two clusters in one notebook) changes
+    nothing of the first's: its model store keeps its own region and endpoint settings."""
+    from crosslake.config import load_config
+
+    lake = store.uri("lake")
+    first = load_config("test", lake_root=lake, overrides=["storage.region=eu-west-1"])
+    second = load_config("test", lake_root=lake, overrides=["storage.region=ap-south-1"])
+    assert first.model_store.settings.region == "eu-west-1"
+    assert second.model_store.settings.region == "ap-south-1"
+    assert (first.model_store / "m" / "v1").settings.region == "eu-west-1"
+    assert storage.spark_settings(lake, first.storage)["spark.hadoop.fs.s3a.endpoint.region"] == "eu-west-1"
