@@ -131,7 +131,7 @@ class DropZone:
         rows = [(self.stream, f, size, ms, batch[1] if batch else None) for f, size, ms in files]
         df = self.spark.createDataFrame(rows, FILES_SCHEMA).withColumn("recorded_at", F.current_timestamp())
         txn = (f"crosslake-stream-files:{batch[0]}", batch[1]) if batch else None
-        lake.write_table(df, self.cfg, "stream_files", mode="append", record=False, txn=txn)
+        lake.write_table(df, self.cfg, "stream_files", mode="append", txn=txn)
         self.processed.update({f: (size, ms) for f, size, ms in files})
 
     def check(self, batch_id: int | None) -> int:
@@ -163,6 +163,6 @@ class DropZone:
             df = self.spark.createDataFrame(new, REJECT_SCHEMA).withColumn("rejected_at", F.current_timestamp())
             # appended: each is new by its digest (self.reported, reloaded at start), and an append
             # evolves an older table that lacks file and line (a MERGE on those keys could not)
-            lake.write_table(df, self.cfg, "stream_rejects", mode="append", record=False)
+            lake.write_table(df, self.cfg, "stream_rejects", mode="append")
             self.reported.update(row[1] for row in new)
         return len(new)

@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger, secrets
+from crosslake import lake, secrets
 from crosslake.config import Config, DatabaseConfig, ExtractConfig, is_plain_name, plain_name_for
 from crosslake.errors import ConfigError, CrosslakeError
+from crosslake.recorder import Run
 from crosslake.runner import job_main
 
 NAME = "extract"
@@ -65,7 +66,9 @@ class ExtractResult:
                 f"partition(s){mark}")
 
 
-def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allow_empty: bool = False) -> ExtractResult:
+def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allow_empty: bool = False,
+        recorder: Run | None = None) -> ExtractResult:
+    lk = lake.Lake(spark, cfg, recorder)
     spec = cfg.extracts.get(name)
     if spec is None:
         raise ConfigError(f"unknown extract '{name}': declared extracts are {', '.join(cfg.extracts) or 'none'}")
@@ -75,12 +78,12 @@ def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allo
     for ident in filter(None, (spec.table, spec.watermark, spec.partition_column)):
         if not IDENTIFIER.match(ident):
             raise ConfigError(f"extract '{name}': '{ident}' is not a plain [schema.]name identifier")
-    last = None if full or not spec.watermark else _last_watermark(spark, cfg, name)
+    last = None if full or not spec.watermark else _last_watermark(lk, name)
     # >=, not >: a row committed after the last extract with the same watermark value as
     # its maximum would otherwise never be read. Re-reading the boundary rows is harmless:
     # the upsert finds them unchanged and commits nothing.
     where = f"WHERE {spec.watermark} >= {_literal(*last)}" if last else ""
-    ledger.record_input(f"jdbc:{spec.database}/{spec.table}", None)
+    lk.run.record_input(f"jdbc:{spec.database}/{spec.table}", None)
     rows = _read(spark, db, spec, where)
     _check_column_names(name, spec, rows.columns)
     rows = rows.cache()
@@ -98,19 +101,18 @@ def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allo
         rows.unpersist()
         raise CrosslakeError(f"{spec.table} in {db.url} returned no rows, but {spec.target} holds rows: mirroring "
                              f"it would delete them all. If the source really is empty now, re-run with --allow-empty")
-    run_id = ledger.current().run_id if ledger.current() else None
-    batch = rows.withColumn("_extracted_at", F.current_timestamp()).withColumn("_run_id", F.lit(run_id).cast("string"))
-    version = lake.write_table(batch, cfg, spec.target, mode="upsert" if last else "sync")
+    batch = rows.withColumn("_extracted_at", F.current_timestamp()).withColumn("_run_id", F.lit(lk.run_id))
+    version = lk.write(batch, spec.target, mode="upsert" if last else "sync").version
     new_mark = None
     if spec.watermark and n:
         top = rows.agg(F.max(spec.watermark).alias("m")).first().m
         new_mark = str(top)
-        _save_watermark(spark, cfg, name, spec.watermark, new_mark,
+        _save_watermark(lk, name, spec.watermark, new_mark,
                         rows.schema[spec.watermark].dataType.simpleString())
     elif last:
         new_mark = last[0]
     rows.unpersist()
-    ledger.record_count("rows_read", n)
+    lk.run.record_count("rows_read", n)
     total = spark.read.format("delta").load(cfg.table_path(spec.target)).count()
     return ExtractResult(name, mode, n, partitions, new_mark,
                          lake.TableInfo(spec.target, cfg.table_path(spec.target), version, total))
@@ -196,18 +198,17 @@ def _psql_message(text: str) -> str:
     return (text.strip().splitlines() or ["unknown error"])[0][:300]
 
 
-def _last_watermark(spark: SparkSession, cfg: Config, name: str) -> tuple[str, str] | None:
-    if not lake.exists(spark, cfg.table_path("watermarks")):
+def _last_watermark(lk: lake.Lake, name: str) -> tuple[str, str] | None:
+    if not lk.exists("watermarks"):
         return None
-    row = lake.read_table(spark, cfg, "watermarks").filter(F.col("extract") == name).first()
+    row = lk.read("watermarks").filter(F.col("extract") == name).first()
     return (row.last_value, row.value_type) if row else None
 
 
-def _save_watermark(spark: SparkSession, cfg: Config, name: str, column: str, value: str, value_type: str) -> None:
-    current = ledger.current()
-    row = (name, column, value, value_type, current.run_id if current else None, None)
-    df = spark.createDataFrame([row], WATERMARK_SCHEMA).withColumn("updated_at", F.current_timestamp())
-    lake.write_table(df, cfg, "watermarks", mode="upsert")
+def _save_watermark(lk: lake.Lake, name: str, column: str, value: str, value_type: str) -> None:
+    row = (name, column, value, value_type, lk.run_id, None)
+    df = lk.spark.createDataFrame([row], WATERMARK_SCHEMA).withColumn("updated_at", F.current_timestamp())
+    lk.write(df, "watermarks", mode="upsert")
 
 
 def _literal(value: str, value_type: str) -> str:

@@ -42,9 +42,10 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import arguments, lake, ledger
+from crosslake import arguments, lake
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
+from crosslake.recorder import Run
 from crosslake.runner import job_main
 
 NAME = "feedback"
@@ -160,28 +161,29 @@ def conflicting(lines: list[LabelLine], held: dict[str, int]) -> set[str]:
     return {rid for rid, labels in seen.items() if len(labels) > 1 or (rid in held and held[rid] not in labels)}
 
 
-def predictions_with_text(spark: SparkSession, cfg: Config) -> DataFrame:
+def predictions_with_text(lk: lake.Lake) -> DataFrame:
     """Live predictions with the text each was scored with: stream_inputs (written by the
     stream for both sources), else the incoming table (lakes scored before stream_inputs)."""
-    live = lake.read_table(spark, cfg, "live_predictions")
+    live = lk.read("live_predictions")
     texts = None
-    if lake.exists(spark, cfg.table_path("stream_inputs")):
+    if lk.exists("stream_inputs"):
         # one row per id (its key), but appends from two streams racing on one id could leave two
-        texts = lake.read_table(spark, cfg, "stream_inputs").select("review_id", "text").dropDuplicates(["review_id"])
-    if lake.exists(spark, cfg.table_path("incoming")):
-        older = lake.read_table(spark, cfg, "incoming").select("review_id", "text").dropDuplicates(["review_id"])
+        texts = lk.read("stream_inputs").select("review_id", "text").dropDuplicates(["review_id"])
+    if lk.exists("incoming"):
+        older = lk.read("incoming").select("review_id", "text").dropDuplicates(["review_id"])
         texts = older if texts is None else texts.unionByName(older.join(texts, "review_id", "left_anti"))
     if texts is None:
         return live.withColumn("text", F.lit(None).cast("string"))
     return live.join(texts, "review_id", "left")
 
 
-def label(spark: SparkSession, cfg: Config, path: str) -> FeedbackResult:
+def label(lk: lake.Lake, path: str) -> FeedbackResult:
+    spark = lk.spark
     lines = read_labels(path)
     held = {}
-    if lake.exists(spark, cfg.table_path("feedback")):
+    if lk.exists("feedback"):
         ids = sorted({ln.review_id for ln in lines})
-        held = {r.review_id: r.label for r in lake.read_table(spark, cfg, "feedback")
+        held = {r.review_id: r.label for r in lk.read("feedback")
                 .filter(F.col("review_id").isin(ids) & F.col("label").isNotNull()).collect()}
     bad = conflicting(lines, held)
     if bad:
@@ -190,14 +192,14 @@ def label(spark: SparkSession, cfg: Config, path: str) -> FeedbackResult:
             [(source, ln.line, hashlib.sha256(ln.record.encode()).hexdigest(), ln.review_id, ln.label,
               "conflicting_labels", ln.record) for ln in lines if ln.review_id in bad], REJECT_SCHEMA,
         ).withColumn("rejected_at", F.current_timestamp())
-        lake.write_table(rejects, cfg, "feedback_rejects", mode="insert_new")
+        lk.write(rejects, "feedback_rejects", mode="insert_new")
     kept = {ln.review_id: ln.label for ln in lines if ln.review_id not in bad}
     rejected = sum(1 for ln in lines if ln.review_id in bad)
     repeated = len(lines) - rejected - len(kept)
     n, wrong, version = 0, 0, None
     if kept:
         labels = spark.createDataFrame(sorted(kept.items()), "review_id string, label int")
-        joined = labels.join(predictions_with_text(spark, cfg), "review_id", "left")
+        joined = labels.join(predictions_with_text(lk), "review_id", "left")
         unknown = [r.review_id for r in joined.filter(F.col("prediction").isNull()).limit(5).collect()]
         if unknown:
             raise CrosslakeError(f"{path}: no live prediction for review_id(s) {', '.join(unknown)}: nothing written")
@@ -210,35 +212,36 @@ def label(spark: SparkSession, cfg: Config, path: str) -> FeedbackResult:
             F.when(F.col("label") != F.col("prediction"), "wrong").otherwise("labelled").alias("reason"),
             F.current_timestamp().alias("flagged_at")).cache()
         n, wrong = rows.count(), rows.filter(F.col("reason") == "wrong").count()
-        version = lake.write_table(rows, cfg, "feedback", mode="upsert")
+        version = lk.write(rows, "feedback", mode="upsert").version
         rows.unpersist()
-    ledger.record_count("labelled", n)
-    ledger.record_count("rejected", rejected)
+    lk.run.record_count("labelled", n)
+    lk.run.record_count("rejected", rejected)
     return FeedbackResult("label", n, wrong, version, len(lines), rejected, repeated)
 
 
-def review(spark: SparkSession, cfg: Config, margin: float) -> FeedbackResult:
-    unsure = predictions_with_text(spark, cfg).filter(F.abs(F.col("probability") - 0.5) < margin)
-    if lake.exists(spark, cfg.table_path("feedback")):
-        unsure = unsure.join(lake.read_table(spark, cfg, "feedback").select("review_id"), "review_id", "left_anti")
+def review(lk: lake.Lake, margin: float) -> FeedbackResult:
+    unsure = predictions_with_text(lk).filter(F.abs(F.col("probability") - 0.5) < margin)
+    if lk.exists("feedback"):
+        unsure = unsure.join(lk.read("feedback").select("review_id"), "review_id", "left_anti")
     rows = unsure.select("review_id", "text", F.lit(None).cast("int").alias("label"), "prediction", "probability",
                          "model_version", F.lit("low_confidence").alias("reason"),
                          F.current_timestamp().alias("flagged_at")).cache()
     n = rows.count()
-    version = lake.write_table(rows, cfg, "feedback", mode="insert_new") if n else None
+    version = lk.write(rows, "feedback", mode="insert_new").version if n else None
     rows.unpersist()
     return FeedbackResult("review", n, 0, version)
 
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", file: str | None = None,
-        margin: float = 0.15):
+        margin: float = 0.15, recorder: Run | None = None):
+    lk = lake.Lake(spark, cfg, recorder)
     if action == "label":
         if not file:
             raise ConfigError("feedback label needs --file labels.csv (columns review_id,label)")
-        return label(spark, cfg, file)
+        return label(lk, file)
     if action == "review":
-        return review(spark, cfg, margin)
-    table = lake.read_table(spark, cfg, "feedback")
+        return review(lk, margin)
+    table = lk.read("feedback")
     counts = {r.reason: r["count"] for r in table.groupBy("reason").count().collect()}
     waiting = table.filter(F.col("label").isNull()).count()
     return (f"feedback: {sum(counts.values()):,} rows ("

@@ -64,7 +64,8 @@ class MaintainResult:
 
 
 def run(spark: SparkSession, cfg: Config, *, table: list[str] | None = None, retention_hours: int | None = None,
-        dry_run: bool = False) -> MaintainResult:
+        dry_run: bool = False, recorder=None) -> MaintainResult:
+    # OPTIMIZE and VACUUM commit outside crosslake.lake's writes: the ledger row records the run itself
     hours = cfg.maintenance.vacuum_retention_hours if retention_hours is None else retention_hours
     promise = cfg.lake.time_travel_hours
     if hours < promise:

@@ -69,10 +69,11 @@ from pathlib import Path
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake
 from crosslake.config import Config
 from crosslake.dropzone import DropZone, check_folder
 from crosslake.errors import ConfigError, CrosslakeError
+from crosslake.recorder import Run
 from crosslake.runner import job_main
 from serving.udf import broadcast_model, with_predictions
 from train import registry
@@ -184,9 +185,10 @@ class Scorer:
     """The foreachBatch function: follows the production alias, sorts every row into scored,
     repeated, re-sent or rejected, scores, writes, measures."""
 
-    def __init__(self, spark: SparkSession, cfg: Config, source: str, pinned: str | None, result: StreamResult,
+    def __init__(self, lk: lake.Lake, source: str, pinned: str | None, result: StreamResult,
                  checkpoint: str, zone: DropZone | None = None):
-        self.spark, self.cfg, self.source, self.pinned, self.result = spark, cfg, source, pinned, result
+        self.lake, self.spark, self.cfg = lk, lk.spark, lk.cfg
+        self.source, self.pinned, self.result = source, pinned, result
         self.checkpoint, self.zone = checkpoint, zone
         self._query_id: str | None = None
         self.stored = None
@@ -215,12 +217,12 @@ class Scorer:
         """Ids scored before this batch, with the text they were scored with (null for rows
         scored before stream_inputs kept texts). A replayed batch's own rows do not count."""
         empty = self.spark.createDataFrame([], "review_id string, known_text string")
-        if not lake.exists(self.spark, self.cfg.table_path("live_predictions")):
+        if not self.lake.exists("live_predictions"):
             return empty
-        live = lake.read_table(self.spark, self.cfg, "live_predictions").select("review_id")
-        if not lake.exists(self.spark, self.cfg.table_path("stream_inputs")):
+        live = self.lake.read("live_predictions").select("review_id")
+        if not self.lake.exists("stream_inputs"):
             return live.withColumn("known_text", F.lit(None).cast("string"))
-        inputs = lake.read_table(self.spark, self.cfg, "stream_inputs").select(
+        inputs = self.lake.read("stream_inputs").select(
             "review_id", F.col("text").alias("known_text"), F.col("query_id").alias("_q"),
             F.col("batch_id").alias("_b")).dropDuplicates(["review_id"])
         this_batch = F.coalesce((F.col("_q") == self.query_id()) & (F.col("_b") == batch_id), F.lit(False))
@@ -252,7 +254,7 @@ class Scorer:
                 # appended under the batch's (query, batch id): a replay is skipped by Delta, and two
                 # identical bad lines stay two rows
                 lake.write_table(rejected_rows(rows, source=self.source, batch_id=batch_id), self.cfg,
-                                 "stream_rejects", mode="append", record=False,
+                                 "stream_rejects", mode="append",
                                  txn=(f"crosslake-stream-rejects:{self.query_id()}", batch_id))
             if n:
                 good = rows.filter(scored)
@@ -261,7 +263,7 @@ class Scorer:
                 lake.write_table(good.select(
                     "review_id", "text", F.lit(self.source).alias("stream"), "file", "line", "received_at",
                     F.lit(self.query_id()).alias("query_id"), F.lit(batch_id).cast("long").alias("batch_id")),
-                    self.cfg, "stream_inputs", mode="append", record=False,
+                    self.cfg, "stream_inputs", mode="append",
                     txn=(f"crosslake-stream-inputs:{self.query_id()}", batch_id))
                 predictions = (good.select("review_id", "text", "received_at")
                                .transform(with_tokens)
@@ -274,7 +276,7 @@ class Scorer:
                                        F.lit(self.source).alias("source"), "received_at",
                                        F.lit(batch_id).cast("long").alias("batch_id"),
                                        F.current_timestamp().alias("scored_at")))
-                lake.write_table(predictions, self.cfg, "live_predictions", mode="insert_new")
+                self.lake.write(predictions, "live_predictions", mode="insert_new")
             committed = time.time()
             p99, p50 = [max(0.0, committed - q) for q in stats.q] if n else [0.0, 0.0]
         finally:
@@ -295,7 +297,7 @@ class Scorer:
               n / duration if duration else 0.0, p50, p99, stored.version)], METRICS_SCHEMA,
         ).withColumn("at", F.current_timestamp())
         # a replayed batch's metrics row is skipped by Delta (same query id and batch id)
-        lake.write_table(metrics, self.cfg, "stream_metrics", mode="append", record=False,
+        lake.write_table(metrics, self.cfg, "stream_metrics", mode="append",
                          txn=(f"crosslake-stream-metrics:{self.query_id()}", batch_id))
 
     def query_id(self) -> str:
@@ -334,7 +336,9 @@ def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None
 
 
 def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | None = None,
-        trigger: str = "available-now", model_version: str | None = None, timeout: float | None = None) -> StreamResult:
+        trigger: str = "available-now", model_version: str | None = None, timeout: float | None = None,
+        recorder: Run | None = None) -> StreamResult:
+    lk = lake.Lake(spark, cfg, recorder)
     try:
         trigger = trigger_arg(str(trigger))
     except argparse.ArgumentTypeError as exc:
@@ -345,7 +349,7 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
     tag = "incoming" if source == "table" else "dropzone-" + hashlib.sha1(name.encode()).hexdigest()[:12]
     checkpoint = f"{cfg.lake.root}/_checkpoints/streams/{tag}"
     zone = DropZone(spark, cfg, name, name.removeprefix("files:")) if source == "files" else None
-    scorer = Scorer(spark, cfg, name, model_version, result, checkpoint, zone)
+    scorer = Scorer(lk, name, model_version, result, checkpoint, zone)
     scorer.model()  # fail before starting the stream if there is no model
     if zone is not None:
         # what an earlier run left unread (an append, a hidden file) is found even when nothing new arrived
@@ -379,12 +383,9 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
             signal.signal(signal.SIGTERM, previous)
     result.seconds = time.monotonic() - started
     result.unread_files = len(zone.unread) if zone is not None else 0
-    ledger.record_count("scored", result.rows)
-    ledger.record_count("rejected", result.rejected)
-    ledger.record_count("repeated", result.repeated)
-    ledger.record_count("resent", result.resent)
-    if zone is not None:
-        ledger.record_count("ignored_files", result.ignored_files)
+    for what in ("rows_in", "rejected", "repeated", "resent", *(["ignored_files"] if zone is not None else [])):
+        lk.run.record_count(what, getattr(result, what))
+    lk.run.record_count("scored", result.rows)
     if lake.exists(spark, cfg.table_path("live_predictions")):
         path_ = cfg.table_path("live_predictions")
         version = lake.current_version(spark, path_)
