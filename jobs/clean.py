@@ -34,6 +34,7 @@ from crosslake.runner import job_main
 from expectations.silver_reviews import silver_reviews_suite
 from expectations.suite import CheckResult, run_checks
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
+from transforms.reviews import SILVER_COLUMNS
 from transforms.reviews import (
     feedback_training_rows, filter_duplicates, review_checks, select_silver, with_clean_text, with_conflict_checks,
     with_content_hash, with_decoded_text, with_file_issue_named, with_label, with_source_fields, with_split,
@@ -140,7 +141,8 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
         return tabular_clean.run(spark, cfg, dataset, bronze_version=bronze_version)
     run_id = quality.run_id()
     bronze_version = lake.pinned_version(spark, cfg, "bronze", bronze_version)
-    suite = silver_reviews_suite(cfg.clean)
+    suite = silver_reviews_suite(max_text_chars=cfg.clean.max_text_chars, min_rows=cfg.clean.min_rows,
+                                 max_quarantine_fraction=cfg.clean.max_quarantine_fraction, columns=SILVER_COLUMNS)
     flagged = (
         lake.read_table(spark, cfg, "bronze", version=bronze_version)
         .transform(parse_bronze)
