@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
 from crosslake.arguments import Parser, parse
 from crosslake.runner import add_common_arguments, execute
-
-STAGES = ("generate", "extract", "ingest", "clean", "features", "train", "score", "stream", "feedback", "serve",
-          "pipeline", "models", "sweep", "tables", "runs", "dq", "maintain")
+from crosslake.stages import STAGES
 
 EPILOG = """\
 stages, in order:   generate -> ingest -> clean -> features -> train -> score
@@ -54,21 +53,39 @@ configuration: conf/base.yaml + conf/<profile>.yaml; --profile or CROSSLAKE_PROF
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    import importlib
+class _LazyStages(argparse._SubParsersAction):
+    """Subcommands whose job module is imported (and its arguments added) only when that
+    stage is the one on the command line: `crosslake --help` imports no job, and
+    `crosslake STAGE ...` imports only STAGE's job (which imports Spark, torch or Great
+    Expectations only when it runs)."""
 
+    def __call__(self, parser, namespace, values, option_string=None):
+        name = values[0]
+        if name in STAGES and (sub := self._name_parser_map.get(name)) is not None:
+            add_stage_arguments(sub, name)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def add_stage_arguments(parser: argparse.ArgumentParser, stage: str) -> None:
+    """Import `stage`'s job module and add its arguments to its sub-parser (once)."""
+    if parser.get_default("_module") is not None:
+        return
+    module = importlib.import_module(STAGES[stage].module)
+    module.add_arguments(parser)
+    add_common_arguments(parser)
+    parser.set_defaults(_module=module)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="crosslake", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="crosslake: Spark + Delta Lake pipelines from raw reviews (or a tabular dataset declared in "
                     "conf/) to a trained, registered, scored model.")
+    parser.register("action", "parsers", _LazyStages)
     sub = parser.add_subparsers(dest="command", metavar="STAGE", required=True)
-    for stage in STAGES:
-        module = importlib.import_module(f"jobs.{stage}")
-        p = sub.add_parser(stage, help=module.HELP, description=module.HELP,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
-        add_common_arguments(p)
-        p.set_defaults(_module=module)
+    for stage, (_, help_text) in STAGES.items():
+        sub.add_parser(stage, help=help_text, description=help_text,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
 
 
