@@ -7,7 +7,6 @@ import importlib
 import sys
 
 from crosslake.arguments import Parser, parse
-from crosslake.runner import add_common_arguments, execute
 from crosslake.stages import STAGES
 
 EPILOG = """\
@@ -68,6 +67,8 @@ class _LazyStages(argparse._SubParsersAction):
 
 def add_stage_arguments(parser: argparse.ArgumentParser, stage: str) -> None:
     """Import `stage`'s job module and add its arguments to its sub-parser (once)."""
+    from crosslake.runner import add_common_arguments  # config and YAML: not needed for `crosslake --help`
+
     if parser.get_default("_module") is not None:
         return
     module = importlib.import_module(STAGES[stage].module)
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
     if args is None:
         return 2  # a usage mistake, already printed as one line; no config read, no JVM started
+    from crosslake.runner import execute
+
     module = args._module
     del args._module
     return execute(module, args)
