@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from crosslake import lake
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 NAME = "clean"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 log = logging.getLogger(__name__)
 
 

@@ -14,16 +14,16 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 NAME = "dq"
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 RECORD_RUN = False  # inspection: no ledger row
 LAKE = "read"       # an existing lake
 

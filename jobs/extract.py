@@ -27,10 +27,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crosslake import secrets
+from crosslake.cli import STAGES
 from crosslake.config import Config, DatabaseConfig, ExtractConfig, is_plain_name, plain_name_for
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from crosslake import lake
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 NAME = "extract"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 WATERMARK_SCHEMA = "extract string, column string, last_value string, value_type string, run_id string, " \
                    "updated_at timestamp"

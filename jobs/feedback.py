@@ -41,17 +41,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 NAME = "feedback"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 EPILOG = """\
 labels file: UTF-8 CSV with a header naming review_id and label (0 negative, 1 positive); a
 byte-order mark is fine. One id labelled both 0 and 1 (or otherwise than the feedback table

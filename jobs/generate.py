@@ -17,16 +17,16 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 from dataclasses import dataclass
 
 from crosslake.arguments import count, folder_path
+from crosslake.cli import STAGES
 from crosslake.config import GENERATE_MAX, Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 from sources import loans_generator
 from sources.imdb_generator import generate_corpus
 from sources.loans_generator import Manifest
 
 NAME = "generate"
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 NEEDS_SPARK = False
 LAKE = "none"  # writes the source folder, not the lake
 # Written into every folder generate fills: only such a folder (or an empty one) is replaced,

@@ -36,10 +36,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main, new_run_id
-from crosslake.stages import STAGES
 from sources.imdb_reader import open_corpus
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 NAME = "ingest"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:

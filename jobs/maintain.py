@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from crosslake.arguments import count
+from crosslake.cli import STAGES
 from crosslake.config import EACH, Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 NAME = "maintain"
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 LAKE = "write"  # an existing, writable lake: maintain never creates one (nor a ledger in a mistyped root)
 DELTA_SAFETY_HOURS = 168  # Delta's own VACUUM floor, unless its check is switched off
 

@@ -24,17 +24,17 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
     from train.store import StoredModel
 
 NAME = "models"
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 RECORD_RUN = False  # the registry keeps its own decision log
 LAKE = "read"       # an existing lake (its model store)
 log = logging.getLogger(__name__)

@@ -16,16 +16,16 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
 from crosslake.arguments import count
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from pyspark.sql import Row, SparkSession
 
 NAME = "runs"
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 RECORD_RUN = False  # inspection: no ledger row
 LAKE = "read"       # an existing lake, read-only is fine
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from crosslake import lake
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 NAME = "score"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:

@@ -27,16 +27,16 @@ import logging
 import signal
 import time
 
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 NAME = "serve"
 LAKE = "read"  # an existing lake (its model store); a read-only mount is fine: the page writes nothing
 NEEDS_SPARK = False
 RECORD_RUN = False
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 log = logging.getLogger(__name__)
 
 

@@ -67,10 +67,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from crosslake import lake
@@ -79,7 +79,7 @@ if TYPE_CHECKING:
 
 NAME = "stream"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 EPILOG = """\
 drop zone (--source files): one JSON object per line, {"review_id": "<string>", "text": "<string>"},
 UTF-8. The zone takes NEW files: write each file outside the zone (same file system), then

@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING
 import yaml
 
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config, train_setting_problem
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main, new_run_id
-from crosslake.stages import STAGES
 from train.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 NAME = "sweep"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 RESULTS_SCHEMA = ("sweep_id string, trial int, params string, model_name string, model_version int, "
                   "best_val_accuracy double, test_accuracy double, seconds double, best boolean")
 log = logging.getLogger(__name__)

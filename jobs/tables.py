@@ -19,10 +19,10 @@ import json
 from typing import TYPE_CHECKING
 
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main
-from crosslake.stages import STAGES
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 NAME = "tables"
 RECORD_RUN = False  # inspection: no ledger row
 LAKE = "read"       # an existing lake, read-only is fine
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import code_version, job_main, new_run_id
-from crosslake.stages import STAGES
 from train.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 NAME = "train"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = STAGES[NAME].help  # the one-line help lives in crosslake/stages.py (read by `crosslake --help`)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 SPLITS = ("train", "validation", "test")
 log = logging.getLogger(__name__)
 

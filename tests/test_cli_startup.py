@@ -1,6 +1,6 @@
 """`crosslake --help` and `crosslake STAGE --help` are fast: they import no heavy library
 (no Spark, torch, Great Expectations, petastorm, pandas or numpy), and `crosslake --help`
-imports no job module at all (the stage list and its help come from crosslake/stages.py).
+imports no job module at all (the stage list and its help come from crosslake/cli.py).
 
 One fresh interpreter does every case in turn (each a new parser, --help, SystemExit), and
 records what each case left in sys.modules: a heavy import would stay there for the cases
