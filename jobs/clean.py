@@ -153,7 +153,7 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
     from expectations.silver_reviews import silver_reviews_suite
     from expectations.suite import run_checks
     from transforms.quality import filter_passed
-    from transforms.reviews import filter_duplicates, select_silver, with_split
+    from transforms.reviews import SILVER_COLUMNS, filter_duplicates, select_silver, with_split
 
     if dataset:
         from jobs.tabular import clean as tabular_clean
@@ -161,7 +161,8 @@ def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
         return tabular_clean.run(spark, cfg, dataset, bronze_version=bronze_version)
     run_id = quality.run_id()
     bronze_version = lake.pinned_version(spark, cfg, "bronze", bronze_version)
-    suite = silver_reviews_suite(cfg.clean)
+    suite = silver_reviews_suite(max_text_chars=cfg.clean.max_text_chars, min_rows=cfg.clean.min_rows,
+                                 max_quarantine_fraction=cfg.clean.max_quarantine_fraction, columns=SILVER_COLUMNS)
     flagged = (
         lake.read_table(spark, cfg, "bronze", version=bronze_version)
         .transform(parse_bronze)
