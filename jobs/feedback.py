@@ -38,20 +38,22 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import arguments, lake
+from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.recorder import Run
 from crosslake.runner import job_main
 
+if TYPE_CHECKING:
+    from crosslake import lake
+    from pyspark.sql import DataFrame, SparkSession
+
 NAME = "feedback"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Record labels for live predictions (wrong ones included) and send low-confidence ones for review: "
-        "the feedback table the next training run learns from.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 EPILOG = """\
 labels file: UTF-8 CSV with a header naming review_id and label (0 negative, 1 positive); a
 byte-order mark is fine. One id labelled both 0 and 1 (or otherwise than the feedback table
@@ -164,6 +166,8 @@ def conflicting(lines: list[LabelLine], held: dict[str, int]) -> set[str]:
 def predictions_with_text(lk: lake.Lake) -> DataFrame:
     """Live predictions with the text each was scored with: stream_inputs (written by the
     stream for both sources), else the incoming table (lakes scored before stream_inputs)."""
+    from pyspark.sql import functions as F
+
     live = lk.read("live_predictions")
     texts = None
     if lk.exists("stream_inputs"):
@@ -178,6 +182,8 @@ def predictions_with_text(lk: lake.Lake) -> DataFrame:
 
 
 def label(lk: lake.Lake, path: str) -> FeedbackResult:
+    from pyspark.sql import functions as F
+
     spark = lk.spark
     lines = read_labels(path)
     held = {}
@@ -220,6 +226,8 @@ def label(lk: lake.Lake, path: str) -> FeedbackResult:
 
 
 def review(lk: lake.Lake, margin: float) -> FeedbackResult:
+    from pyspark.sql import functions as F
+
     unsure = predictions_with_text(lk).filter(F.abs(F.col("probability") - 0.5) < margin)
     if lk.exists("feedback"):
         unsure = unsure.join(lk.read("feedback").select("review_id"), "review_id", "left_anti")
@@ -234,6 +242,9 @@ def review(lk: lake.Lake, margin: float) -> FeedbackResult:
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", file: str | None = None,
         margin: float = 0.15, recorder: Run | None = None):
+    from crosslake import lake
+    from pyspark.sql import functions as F
+
     lk = lake.Lake(spark, cfg, recorder)
     if action == "label":
         if not file:
