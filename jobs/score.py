@@ -3,7 +3,8 @@
     crosslake score [--model-version N|production|candidate] [--input-version N]
     spark-submit --jars <.jars/*.jar, comma-separated> jobs/score.py
 
-Tokenises with the model's own vocabulary, scores with a batch (Arrow) UDF and merges
+Scores through the model's stored encoder and the one scoring path (train/scoring.py: a
+torch model through a batch (Arrow) UDF, a Spark ML baseline natively) and merges
 into the predictions table by (review_id, model_version): every row names the model
 version and the input table and version it came from; re-scoring replaces, never doubles.
 """
@@ -15,20 +16,14 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, ledger, quality
-from crosslake import arguments
+from crosslake import arguments, lake, ledger, quality
 from crosslake.config import Config
 from crosslake.runner import job_main
-from expectations.predictions import predictions_suite
-from expectations.suite import run_checks
-from serving.udf import broadcast_model, with_predictions
-from train import registry
-from train.store import load_model
-from transforms.features import with_token_ids, with_tokens
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 NAME = "score"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
@@ -61,20 +56,23 @@ class ScoreResult:
 
 def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = None,
         input_version: int | None = None) -> ScoreResult:
+    from pyspark.sql import functions as F
+
+    from expectations.predictions import predictions_suite
+    from expectations.suite import run_checks
+    from train import registry
+    from train.scoring import load_scorer
+
     model_version = registry.resolve(cfg.model_store, cfg.models.name, model_version)
-    stored = load_model(cfg.model_store, cfg.models.name, model_version)  # fails fast, on the driver
-    ledger.record_input(f"model:{stored.name}", stored.version)
+    scorer = load_scorer(cfg.model_store, cfg.models.name, model_version)  # fails fast, on the driver
+    ledger.record_input(f"model:{scorer.name}", scorer.version)
     name = cfg.score.input_table
     input_version = lake.pinned_version(spark, cfg, name, input_version)
-    max_len = stored.metadata["spec"]["max_len"]
     rows = lake.read_table(spark, cfg, name, version=input_version).filter(F.col("split").isin(*cfg.score.splits))
     predictions = (
-        rows.transform(with_tokens)
-        .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
-        .transform(with_predictions, model=broadcast_model(spark, cfg.model_store, stored),
-                   max_len=max_len, batch_size=cfg.score.batch_size)
+        scorer.score(spark, rows, batch_size=cfg.score.batch_size)
         .select("review_id", "split", "label", "probability", "prediction",
-                F.lit(stored.name).alias("model_name"), F.lit(stored.version).alias("model_version"),
+                F.lit(scorer.name).alias("model_name"), F.lit(scorer.version).alias("model_version"),
                 F.lit(name).alias("input_table"), F.lit(input_version).alias("input_version"),
                 F.current_timestamp().alias("scored_at"))
     ).cache()
@@ -85,12 +83,12 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = N
     quality.record_results(spark, cfg, checks, run_id, table_version=version, table="predictions")
     predictions.unpersist()
     table = lake.read_table(spark, cfg, "predictions", version=version)
-    this_run = table.filter((F.col("model_version") == stored.version) & (F.col("input_version") == input_version))
+    this_run = table.filter((F.col("model_version") == scorer.version) & (F.col("input_version") == input_version))
     stats = this_run.agg(F.count("*").alias("n"),
                          F.avg(F.when(F.col("label").isNotNull(),
                                       (F.col("label") == F.col("prediction")).cast("double"))).alias("acc")).first()
     ledger.record_count("scored", stats.n)
-    return ScoreResult(stored.version, name, input_version, stats.n, stats.acc,
+    return ScoreResult(scorer.version, name, input_version, stats.n, stats.acc,
                        lake.TableInfo("predictions", cfg.table_path("predictions"), version, table.count()))
 
 

@@ -33,7 +33,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-import torch
 from flask import Flask, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -41,8 +40,8 @@ from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from serving.server import too_large_message
 from train import registry
-from train.store import StoredModel, load_model, predict_proba
-from transforms.tokens import OOV_ID, PAD_ID, ids_of, tokenize
+from train.encoders import TextEncoder
+from train.scoring import Scorer, load_scorer
 
 log = logging.getLogger(__name__)
 
@@ -134,28 +133,33 @@ class ModelHolder:
 
     def __init__(self, cfg: Config, pinned: str | None = None):
         self.cfg, self.pinned = cfg, pinned
-        self.stored: StoredModel | None = None
+        self.stored: Scorer | None = None
         self.checked = 0.0
         self.lock = threading.Lock()
 
-    def get(self) -> StoredModel:
+    def get(self) -> Scorer:
         with self.lock:
             now = time.monotonic()
             if self.stored is None or now - self.checked >= self.cfg.serve.reload_seconds:
                 version = registry.resolve(self.cfg.model_store, self.cfg.models.name, self.pinned)
                 if self.stored is None or self.stored.version != version:
-                    self.stored = load_model(self.cfg.model_store, self.cfg.models.name, version)
+                    self.stored = load_scorer(self.cfg.model_store, self.cfg.models.name, version)
                     log.info("review page: serving %s v%d", self.stored.name, version)
                 self.checked = now
             return self.stored
 
 
-def predict(stored: StoredModel, text: str, min_known_fraction: float = 0.0) -> Verdict | CannotJudge:
+def predict(stored: Scorer, text: str, min_known_fraction: float = 0.0) -> Verdict | CannotJudge:
     """The model's verdict, or CannotJudge when none (or fewer than min_known_fraction) of
-    the tokens it reads are in its vocabulary."""
-    ids = ids_of(tokenize(text), stored.vocabulary, stored.metadata["spec"]["max_len"])
-    read = [i for i in ids if i != PAD_ID]  # the tokens the model reads: the first max_len
-    known = sum(1 for i in read if i != OOV_ID)
+    the tokens it reads are in its vocabulary. Any stored kind (the CNN, or a baseline
+    promoted in its place) answers through the one scoring path (train/scoring.py)."""
+    if not isinstance(stored, Scorer):  # a train.store.StoredModel (the notebook): score it the same way
+        stored = load_scorer(str(stored.path).rsplit("/", 2)[0], stored.name, stored.version)
+    if not isinstance(stored.encoder, TextEncoder):
+        raise InputError(f"the model {stored.name} v{stored.version} scores {stored.encoder.dataset} records, not "
+                         f"review texts: POST /api/predict with {{\"record\": {{...}}}}", 400)
+    known, n_read = stored.encoder.known_words(text)  # of the tokens the model reads: the first max_len
+    read = range(n_read)
     if known == 0 or known < min_known_fraction * len(read):
         if not read:
             reason, message = "no_known_words", "the text has no words, only symbols or characters the model does not read"
@@ -167,7 +171,7 @@ def predict(stored: StoredModel, text: str, min_known_fraction: float = 0.0) -> 
                 f"only {known:,} of its {len(read):,} words are in the model's vocabulary; a verdict needs at "
                 f"least {min_known_fraction:.0%} (serve.min_known_fraction)")
         return CannotJudge(reason, f"cannot judge this text: {message}", stored.name, stored.version, known, len(read))
-    p = float(predict_proba(stored.model, torch.tensor([ids]))[0])
+    p = float(stored.predict_records([text])[0])
     label = "positive" if p >= 0.5 else "negative"
     return Verdict(label, p, max(p, 1 - p), stored.name, stored.version, known, len(read))
 

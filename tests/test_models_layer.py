@@ -1,0 +1,145 @@
+"""The models layer: encoders stored with the model, one scoring path, baselines registered
+as model versions, promotion picking the best on the frozen test set."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from pyspark.sql import functions as F
+
+from crosslake import lake
+from crosslake.config import load_config
+from jobs import clean, features, generate, ingest, models, score, train
+from train import registry
+from train.encoders import TabularEncoder, TextEncoder, from_json
+from train.promotion import Contender, decide
+from train.scoring import load_scorer
+from train.store import load_metadata, versions
+
+TEXTS = ["A GREAT film, truly great!", "dull... and boring; isn't it?", "", "Ünïcode café 42 don't", None]
+
+
+def test_text_encoder_round_trips_and_matches_the_spark_path(spark):
+    enc = TextEncoder({"great": 2, "film": 3, "dull": 4, "isn't": 5, "42": 6, "caf": 7}, max_len=5)
+    again = from_json(enc.to_json())
+    assert again == enc and json.loads(enc.to_json())["tokenizer"]["pattern"] == "[a-z0-9']+"
+    rows = [t for t in TEXTS if t is not None]
+    df = spark.createDataFrame([(i, t) for i, t in enumerate(TEXTS)], "id int, text string")
+    spark_ids = {r.id: r.model_input for r in enc.with_model_input(df).collect()}
+    assert spark_ids[4] == [0] * 5  # a null text reads as no tokens
+    local = again.encode_records(rows)
+    assert local.dtype == np.int64 and local.shape == (4, 5)
+    assert [list(map(int, r)) for r in local] == [spark_ids[i] for i in range(4)]
+    assert list(local[0]) == [1, 2, 3, 1, 2]  # "a" unknown (1), then great, film, truly (1), great
+    words = {r.id: r.words for r in enc.with_words(df).collect()}
+    assert [words[i] for i in range(4)] == [again.words(t) for t in rows]
+
+
+def test_tabular_encoder_round_trips_and_matches_the_spark_path(spark):
+    slots = [
+        {"feature": "amount", "category": None, "kind": "numeric", "position": 0, "mean": 100.0, "std": 50.0},
+        {"feature": "grade", "category": "a", "kind": "categorical", "position": 1, "mean": None, "std": None},
+        {"feature": "grade", "category": "b", "kind": "categorical", "position": 2, "mean": None, "std": None},
+        {"feature": "grade", "category": "__other__", "kind": "other", "position": 3, "mean": None, "std": None},
+    ]
+    enc = TabularEncoder("loans", "defaulted", slots, {"amount": "double", "grade": "string"},
+                         {"trim": True, "null_values": ["", "NA"], "lowercase": ["grade"]})
+    again = from_json(enc.to_json())
+    assert again == enc and again.feature_names() == ["amount", "grade=a", "grade=b", "grade=(other)"]
+    silver = [(1, 150.0, "a", True), (2, None, "b", False), (3, 60.0, "z", None), (4, 100.0, None, True)]
+    df = spark.createDataFrame(silver, "id int, amount double, grade string, defaulted boolean")
+    out = {r.id: (r.model_input, r.label) for r in enc.with_model_input(df).collect()}
+    records = [{"amount": a, "grade": g} for _, a, g, _ in silver]
+    local = again.encode_records(records)
+    assert local.dtype == np.float32 and local.shape == (4, 4)
+    assert [list(map(float, r)) for r in local] == [out[i][0] for i in (1, 2, 3, 4)]
+    assert [out[i][1] for i in (1, 2, 3, 4)] == [1, 0, None, 1]
+    # a record from a web form: text values, cleaned as silver was (trim, lower case, null values)
+    assert again.encode_records([{"amount": " 150 ", "grade": " A "}, '{"amount": "NA", "grade": "B"}']).tolist() == \
+        [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
+    with pytest.raises(Exception, match="field 'amount' must be a number"):
+        again.encode_records([{"amount": "lots"}])
+    # scoring rows without the label column works too (the stream, the page's records)
+    assert enc.with_model_input(df.drop("defaulted")).columns == ["id", "amount", "grade", "model_input"]
+
+
+def test_promotion_rule_best_wins_ties_keep_production_then_the_candidate():
+    cand, base, prod = (Contender(3, "text_cnn", "candidate", 0.80), Contender(4, "tfidf_logreg", "baseline", 0.86),
+                        Contender(1, "text_cnn", "production", 0.84))
+    d = decide([cand, base, prod])
+    assert d.winner == base and d.promoted and abs(d.margin - 0.02) < 1e-12 and d.runner_up == prod
+    assert "a baseline beats the candidate" in d.reason(100, "silver v1")
+    tie = decide([Contender(3, "text_cnn", "candidate", 0.86), base, Contender(1, "text_cnn", "production", 0.86)])
+    assert tie.winner.role == "production" and not tie.promoted and tie.margin == 0
+    first = decide([Contender(3, "text_cnn", "candidate", 0.86), base])
+    assert first.winner.role == "candidate" and first.promoted
+    assert first.reason(10, "t").startswith("no production model yet")
+
+
+# -- a tiny text lake, with a deliberately weak candidate ---------------------------------------
+
+@pytest.fixture(scope="module")
+def weak(tmp_path_factory, spark):
+    """ingest -> clean -> features -> train with a learning rate so small that the CNN stays
+    a coin toss; its TF-IDF baseline is stored beside it."""
+    root = tmp_path_factory.mktemp("models_layer")
+    args = ["--profile", "test", "--lake-root", str(root / "lake"), "--set", f"source.path={root / 'aclImdb'}",
+            "--set", "train.epochs=1", "--set", "train.lr=0.0000001", "--set", "train.patience=1"]
+    assert generate.main([*args, "--train", "160", "--test", "120", "--unsup", "0"]) == 0
+    for job in (ingest, clean, features, train):
+        assert job.main(args) == 0, job.NAME
+    return load_config("test", lake_root=str(root / "lake"))
+
+
+def test_training_stores_the_baseline_as_a_version_with_its_encoder_and_explanation(weak):
+    store, name = weak.model_store, weak.models.name
+    assert versions(store, name) == [1, 2]
+    cand, base = load_metadata(store, name, 1), load_metadata(store, name, 2)
+    assert cand["kind"] == "text_cnn" and "baseline_of" not in cand
+    assert base["kind"] == "tfidf_logreg" and base["baseline_of"] == 1
+    assert base["data"]["silver_table_name"] == cand["data"]["silver_table_name"] == "silver"
+    assert base["metrics"]["test_rows"] == cand["data"]["rows"]["test"]
+    shown = json.loads(models.run(None, weak, action="show", version="2"))
+    words = [w["word"] for w in shown["explain"]["top_positive"]]
+    assert shown["kind"] == "tfidf_logreg" and len(words) > 0
+    assert all(w["coefficient"] > 0 for w in shown["explain"]["top_positive"])
+    listing = models.run(None, weak, action="list")
+    assert "tfidf_logreg" in listing and "baseline of v1" in listing and "v2 tfidf_logreg" in listing
+    scorer = load_scorer(store, name, 2)
+    assert scorer.encoder == load_scorer(store, name, 1).encoder  # the same encoder.json
+
+
+def test_a_weak_candidate_loses_to_its_baseline_which_is_promoted_and_serves(weak, spark, capsys):
+    store, name = weak.model_store, weak.models.name
+    result = models.run(spark, weak, action="promote")
+    decision = registry.decisions(store, name)[-1]
+    by_version = {c["version"]: c for c in decision["contenders"]}
+    assert set(by_version) == {1, 2} and by_version[1]["role"] == "candidate" and by_version[2]["role"] == "baseline"
+    assert by_version[2]["accuracy"] > by_version[1]["accuracy"]
+    assert decision["winner"]["version"] == 2 and decision["promoted_version"] == 2 and decision["promoted"]
+    assert abs(decision["margin"] - (by_version[2]["accuracy"] - by_version[1]["accuracy"])) < 1e-12
+    assert registry.aliases(store, name)["production"] == 2
+    assert result.promoted and "v1 not promoted" in result.message and "baseline" in result.message
+    # the promoted baseline scores the predictions table natively: no Python UDF in the plan
+    assert score.main(["--profile", "test", "--lake-root", weak.lake_root]) == 0
+    predictions = lake.read_table(spark, weak, "predictions")
+    assert {r.model_version for r in predictions.select("model_version").distinct().collect()} == {2}
+    silver = lake.read_table(spark, weak, "silver").filter(F.col("split").isin(*weak.score.splits))
+    assert predictions.count() == silver.count()
+    scorer = load_scorer(store, name, 2)
+    plan = scorer.score(spark, silver)._jdf.queryExecution().executedPlan().toString()
+    assert "ArrowEvalPython" not in plan and "BatchEvalPython" not in plan
+    # Spark-free scoring (the page) agrees with the Spark path on the same rows
+    rows = silver.select("review_id", "text").orderBy("review_id").limit(20).collect()
+    spark_p = {r.review_id: r.probability for r in predictions.select("review_id", "probability").collect()}
+    local = scorer.predict_records([r.text for r in rows])
+    assert np.allclose(local, [spark_p[r.review_id] for r in rows], atol=1e-5)
+    # and the page's API answers with it
+    from serving.web import create_app
+
+    client = create_app(weak).test_client()
+    answer = client.post("/api/predict", json={"text": rows[0].text}).get_json()
+    assert answer["model"] == {"name": name, "version": 2}
+    assert abs(answer["probability"] - spark_p[rows[0].review_id]) < 1e-5
