@@ -771,7 +771,8 @@ def check_owners(cfg: Config) -> None:
 
 def dataset_tables(cfg: Config) -> dict[str, TableConfig]:
     """The tables each dataset gets without declaring them: <name>_bronze, _silver,
-    _quarantine, _encoding and _gold under datasets/<name>/. A table declared under
+    _quarantine, _encoding, _gold and _predictions (batch scoring's output, written by the
+    scoring side) under datasets/<name>/. A table declared under
     tables: with the same name wins."""
     out = {}
     for name, ds in cfg.datasets.items():
@@ -794,6 +795,9 @@ def dataset_tables(cfg: Config) -> dict[str, TableConfig]:
         out[f"{name}_gold"] = TableConfig(
             path=f"datasets/{name}/gold", keys=list(ds.keys), partition_by=["split"], properties={},
             volatile=[], schema_evolution=False)
+        out[f"{name}_predictions"] = TableConfig(
+            path=f"datasets/{name}/predictions", keys=[*ds.keys, "model_version"], partition_by=[], properties={},
+            volatile=["scored_at"], schema_evolution=True, owner="scoring")
     return out
 
 

@@ -8,6 +8,10 @@ page without a restart.
 
 Routes: GET / (the form), POST / (the form with the verdict), POST /api/predict (JSON
 {"text": ...} -> {"verdict", "label", "probability", "confidence", "model", ...}), GET /healthz.
+Served for a tabular dataset (`crosslake serve --dataset NAME`), POST /api/predict takes
+{"record": {"column": value, ...}} (values as JSON types or text, cleaned as silver was) and
+answers {"dataset", "label_column", "prediction", "probability", "confidence", "model"}
+from the dataset's production model, whatever its kind (the MLP or a baseline).
 
 Cannot judge: a verdict needs words the model knows. When none of the tokens the model
 reads (the first max_len, tokenised exactly as in training) is in its vocabulary, or
@@ -131,8 +135,8 @@ class ModelHolder:
     """The model the page answers with: the pinned version, or whatever `production` points
     at (re-read at most every `reload_seconds`)."""
 
-    def __init__(self, cfg: Config, pinned: str | None = None):
-        self.cfg, self.pinned = cfg, pinned
+    def __init__(self, cfg: Config, pinned: str | None = None, name: str | None = None):
+        self.cfg, self.pinned, self.name = cfg, pinned, name or cfg.models.name
         self.stored: Scorer | None = None
         self.checked = 0.0
         self.lock = threading.Lock()
@@ -141,9 +145,9 @@ class ModelHolder:
         with self.lock:
             now = time.monotonic()
             if self.stored is None or now - self.checked >= self.cfg.serve.reload_seconds:
-                version = registry.resolve(self.cfg.model_store, self.cfg.models.name, self.pinned)
+                version = registry.resolve(self.cfg.model_store, self.name, self.pinned)
                 if self.stored is None or self.stored.version != version:
-                    self.stored = load_scorer(self.cfg.model_store, self.cfg.models.name, version)
+                    self.stored = load_scorer(self.cfg.model_store, self.name, version)
                     log.info("review page: serving %s v%d", self.stored.name, version)
                 self.checked = now
             return self.stored
@@ -188,9 +192,9 @@ def _no_duplicate_keys(pairs):
     return value
 
 
-def json_review(content_type: str | None, mimetype: str, charset: str | None, body: bytes):
-    """The `text` field of an API request, or InputError saying exactly what is wrong."""
-    fix = 'send {"text": "..."} with Content-Type: application/json'
+def json_object(content_type: str | None, mimetype: str, charset: str | None, body: bytes,
+                fix: str = 'send {"text": "..."} with Content-Type: application/json') -> dict:
+    """The JSON object of an API request, or InputError saying exactly what is wrong."""
     if not content_type:
         raise InputError(f"the request has no Content-Type: {fix}", 415)
     if mimetype != "application/json":
@@ -216,13 +220,46 @@ def json_review(content_type: str | None, mimetype: str, charset: str | None, bo
         raise InputError(f"the body is not valid JSON ({where}): "
                          f"send an object with the review in a field named 'text'") from None
     if not isinstance(value, dict):
-        raise InputError(f"the JSON is {_kind(value)}, not an object: send the review in a field named 'text', "
-                         f'{{"text": "..."}}')
+        raise InputError(f"the JSON is {_kind(value)}, not an object: {fix.split(' with ')[0]}")
+    return value
+
+
+def json_review(content_type: str | None, mimetype: str, charset: str | None, body: bytes):
+    """The `text` field of an API request, or InputError saying exactly what is wrong."""
+    value = json_object(content_type, mimetype, charset, body)
     if "text" not in value:
         raise InputError("the JSON object has no field named 'text': send the review as {\"text\": \"...\"}")
     if not isinstance(value["text"], str):
         raise InputError(f"the field 'text' must be a string, got {_kind(value['text'])}")
     return value["text"]
+
+
+RECORD_FIX = 'send {"record": {"column": value, ...}} with Content-Type: application/json'
+
+
+def json_record(content_type: str | None, mimetype: str, charset: str | None, body: bytes) -> dict:
+    """The `record` object of an API request to a tabular model."""
+    value = json_object(content_type, mimetype, charset, body, RECORD_FIX)
+    record = value.get("record")
+    if not isinstance(record, dict):
+        raise InputError(f"the JSON object needs a field 'record' holding an object, got "
+                         f"{_kind(record) if 'record' in value else 'none'}: {RECORD_FIX}")
+    for column, v in record.items():
+        if isinstance(v, (dict, list)):
+            raise InputError(f"the field '{column}' of the record is {_kind(v)}: send a number, text, boolean or null")
+    return record
+
+
+def predict_record(stored: Scorer, record: dict) -> dict:
+    """A tabular model's answer for one record (values as JSON types or as text)."""
+    try:
+        p = float(stored.predict_records([record])[0])
+    except CrosslakeError as exc:  # a value that is not what its column holds
+        raise InputError(str(exc)) from None
+    enc = stored.encoder
+    return {"dataset": enc.dataset, "label_column": enc.label, "prediction": int(p >= 0.5), "probability": p,
+            "confidence": max(p, 1 - p), "model": {"name": stored.name, "version": stored.version,
+                                                  "kind": stored.kind}}
 
 
 def _kind(value) -> str:
@@ -251,14 +288,16 @@ def checked_text(raw, max_chars: int) -> str:
     return text
 
 
-def create_app(cfg: Config, *, model_version: str | None = None) -> Flask:
+def create_app(cfg: Config, *, model_version: str | None = None, dataset: str | None = None) -> Flask:
     min_known = cfg.serve.min_known_fraction
     if not 0.0 <= min_known <= 1.0:
         raise ConfigError(f"serve.min_known_fraction must be between 0 and 1 (the share of a text's words the "
                           f"model must know to judge it), got {min_known}")
     app = Flask("crosslake-review")
     app.config["MAX_CONTENT_LENGTH"] = cfg.serve.max_request_bytes
-    holder = ModelHolder(cfg, model_version)
+    if dataset:
+        cfg.dataset(dataset)  # a clear error for an undeclared dataset
+    holder = ModelHolder(cfg, model_version, f"{dataset}_mlp" if dataset else cfg.models.name)
     max_chars = cfg.serve.max_chars
 
     def page(status: int = 200, **values):
@@ -291,6 +330,15 @@ def create_app(cfg: Config, *, model_version: str | None = None) -> Flask:
 
     @app.post("/api/predict")
     def score_api():
+        if dataset:
+            try:
+                record = json_record(request.content_type, request.mimetype, request.mimetype_params.get("charset"),
+                                     request.get_data(cache=False))
+                return jsonify(predict_record(holder.get(), record))
+            except InputError as exc:
+                return jsonify(error=str(exc)), exc.status
+            except CrosslakeError as exc:
+                return jsonify(error=f"no model to answer with: {exc}"), 503
         try:
             # get_data reads at most MAX_CONTENT_LENGTH bytes (413 beyond), chunked or not
             raw = json_review(request.content_type, request.mimetype, request.mimetype_params.get("charset"),

@@ -18,6 +18,7 @@ from train.promotion import Contender, decide
 from train.scoring import load_scorer
 from train.store import load_metadata, versions
 
+LAKE_ROOTS: dict[str, str] = {}
 TEXTS = ["A GREAT film, truly great!", "dull... and boring; isn't it?", "", "Ünïcode café 42 don't", None]
 
 
@@ -90,6 +91,7 @@ def weak(tmp_path_factory, spark):
     assert generate.main([*args, "--train", "160", "--test", "120", "--unsup", "0"]) == 0
     for job in (ingest, clean, features, train):
         assert job.main(args) == 0, job.NAME
+    LAKE_ROOTS["weak"] = str(root / "lake")
     return load_config("test", lake_root=str(root / "lake"))
 
 
@@ -123,7 +125,7 @@ def test_a_weak_candidate_loses_to_its_baseline_which_is_promoted_and_serves(wea
     assert registry.aliases(store, name)["production"] == 2
     assert result.promoted and "v1 not promoted" in result.message and "baseline" in result.message
     # the promoted baseline scores the predictions table natively: no Python UDF in the plan
-    assert score.main(["--profile", "test", "--lake-root", weak.lake_root]) == 0
+    assert score.main(["--profile", "test", "--lake-root", LAKE_ROOTS["weak"]]) == 0
     predictions = lake.read_table(spark, weak, "predictions")
     assert {r.model_version for r in predictions.select("model_version").distinct().collect()} == {2}
     silver = lake.read_table(spark, weak, "silver").filter(F.col("split").isin(*weak.score.splits))
@@ -143,3 +145,72 @@ def test_a_weak_candidate_loses_to_its_baseline_which_is_promoted_and_serves(wea
     answer = client.post("/api/predict", json={"text": rows[0].text}).get_json()
     assert answer["model"] == {"name": name, "version": 2}
     assert abs(answer["probability"] - spark_p[rows[0].review_id]) < 1e-5
+
+
+# -- a tiny tabular lake (the loans example, from CSV) --------------------------------------------
+
+@pytest.fixture(scope="module")
+def loans(tmp_path_factory, spark):
+    root = tmp_path_factory.mktemp("models_loans")
+    args = ["--profile", "test", "--lake-root", str(root / "lake"), "--set", f"datasets.loans.source.path={root / 'loans'}",
+            "--set", "datasets.loans.train.epochs=2", "--dataset", "loans"]
+    assert generate.main([*args, "--rows", "400"]) == 0
+    for job in (ingest, clean, features, train):
+        assert job.main(args) == 0, job.NAME
+    LAKE_ROOTS["loans"] = str(root / "lake")
+    LAKE_ROOTS["loans_source"] = str(root / "loans")
+    return load_config("test", lake_root=str(root / "lake"),
+                       overrides=[f"datasets.loans.source.path={root / 'loans'}"])
+
+
+def test_tabular_baselines_are_versions_that_score_the_same_in_spark_and_without(loans, spark):
+    store = loans.model_store
+    assert versions(store, "loans_mlp") == [1, 2, 3]
+    kinds = {v: load_metadata(store, "loans_mlp", v) for v in (1, 2, 3)}
+    assert [kinds[v]["kind"] for v in (1, 2, 3)] == ["tabular_mlp", "logreg", "gbt"]
+    assert kinds[2]["baseline_of"] == kinds[3]["baseline_of"] == 1
+    assert kinds[1]["data"]["silver_table_name"] == "loans_silver"
+    shown = json.loads(models.run(None, loans, action="show", version="3", dataset="loans"))
+    names = load_scorer(store, "loans_mlp", 3).encoder.feature_names()
+    importances = shown["explain"]["feature_importances"]
+    assert importances and {f["feature"] for f in importances} <= set(names)
+    assert abs(sum(f["importance"] for f in importances) - 1) < 1e-3
+    logreg = json.loads(models.run(None, loans, action="show", version="2", dataset="loans"))["explain"]
+    assert {c["feature"] for c in logreg["top_positive"] + logreg["top_negative"]} <= set(names)
+    silver = lake.read_table(spark, loans, "loans_silver").orderBy("loan_id").limit(40)
+    records = [r.asDict() for r in silver.collect()]
+    for v in (1, 2, 3):
+        scorer = load_scorer(store, "loans_mlp", v)
+        in_spark = {r.loan_id: r.probability for r in scorer.score(spark, silver).collect()}
+        local = scorer.predict_records(records)
+        assert np.allclose(local, [in_spark[r["loan_id"]] for r in records], atol=1e-5), scorer.kind
+
+
+def test_a_dataset_is_scored_by_its_production_model_with_lineage_and_served(loans, spark):
+    store = loans.model_store
+    registry.set_alias(store, "loans_mlp", "production", 3)  # the GBT baseline serves
+    args = ["--profile", "test", "--lake-root", LAKE_ROOTS["loans"], "--set",
+            f"datasets.loans.source.path={LAKE_ROOTS['loans_source']}"]
+    assert score.main([*args, "--dataset", "loans"]) == 0
+    out = lake.read_table(spark, loans, "loans_predictions")
+    silver = lake.read_table(spark, loans, "loans_silver")
+    wanted = silver.filter((F.col("split") == "test") | F.col("defaulted").isNull())
+    assert out.count() == wanted.count() > 0
+    assert {tuple(r) for r in out.select("model_version", "model_kind", "input_table").distinct().collect()} == \
+        {(3, "gbt", "loans_silver")}
+    joined = out.join(silver.select("loan_id", F.col("_source").alias("s"), F.col("_source_row").alias("sr")),
+                      "loan_id")
+    assert joined.filter((F.col("_source") != F.col("s")) | (F.col("_source_row") != F.col("sr"))).count() == 0
+    plan = load_scorer(store, "loans_mlp", 3).score(spark, wanted)._jdf.queryExecution().executedPlan().toString()
+    assert "ArrowEvalPython" not in plan and "BatchEvalPython" not in plan
+    from serving.web import create_app
+
+    row = out.join(silver, "loan_id").orderBy("loan_id").first()
+    record = {c: row[c] for c in ("amount", "term_months", "annual_income", "employment_years", "home_ownership",
+                                  "purpose", "grade")}
+    client = create_app(loans, dataset="loans").test_client()
+    answer = client.post("/api/predict", json={"record": record}).get_json()
+    assert answer["model"] == {"name": "loans_mlp", "version": 3, "kind": "gbt"}
+    assert abs(answer["probability"] - row["probability"]) < 1e-5 and answer["prediction"] == row["prediction"]
+    bad = client.post("/api/predict", json={"record": {**record, "amount": "lots"}})
+    assert bad.status_code == 400 and bad.get_json()["error"] == "field 'amount' must be a number, got 'lots'"

@@ -46,8 +46,8 @@ def fit_tabular_baseline(train_vectors: DataFrame, kind: str, cfg: BaselineConfi
     if kind == "logreg":
         stage = LogisticRegression(featuresCol="_ml_vector", labelCol="label", maxIter=cfg.max_iter, **SPARKML_COLUMNS)
     else:
-        stage = GBTClassifier(featuresCol="_ml_vector", labelCol="label", maxIter=20, maxDepth=4, seed=seed,
-                              **SPARKML_COLUMNS)
+        stage = GBTClassifier(featuresCol="_ml_vector", labelCol="label", maxIter=20, maxDepth=4, seed=seed)
+        stage._set(**SPARKML_COLUMNS)  # its constructor does not take the column names
     return Pipeline(stages=[stage]).fit(train_vectors)
 
 
