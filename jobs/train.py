@@ -88,7 +88,7 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fr
     from train.device import seed_everything
     from train.encoders import TextEncoder
     from train.model import ModelSpec, TextCNN
-    from train.service import SPLITS, BaselineRequest, TrainRequest, store_baseline, train_and_store
+    from train.service import SPLITS, BaselineRequest, TrainRequest, fit_baseline, store_baseline, train_and_store
 
     gold_version = lake.pinned_version(spark, cfg, "gold", gold_version)
     gold = lake.read_table(spark, cfg, "gold", version=gold_version)
@@ -100,25 +100,27 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fr
     encoder = TextEncoder(vocab, first.max_len)
     splits = {s: gold.filter(F.col("split") == s) for s in SPLITS}
 
-    seed_everything(cfg.train.seed)
-    spec = ModelSpec.from_config(cfg.train, vocab_size=max(vocab.values()) + 1, max_len=first.max_len)
     data = {"silver_version": first.silver_version, "vocabulary_version": first.vocab_version}
-    trained = train_and_store(spark, cfg, TrainRequest(
-        model=TextCNN(spec), name=cfg.models.name, encoder=encoder, splits=splits, feature_col="token_ids",
-        tcfg=cfg.train, gold_table="gold", gold_version=gold_version, silver_table="silver", unit="review",
-        data=data, config={"features": dataclasses.asdict(cfg.features)}, fresh=fresh))
-    stored = []
+    fitted = []
     if baselines:
         # the baseline reads the texts of gold's rows (silver at gold's silver version): the same
         # rows and the same first max_len tokens as the CNN, as a bag of words
         silver = lake.read_table(spark, cfg, "silver", version=first.silver_version)
         texts = {s: silver.join(splits[s].select("review_id"), "review_id") for s in ("train", "test")}
         log.info("fitting the TF-IDF + logistic regression baseline")
-        stored.append(store_baseline(spark, cfg, BaselineRequest(
-            kind="tfidf_logreg", name=cfg.models.name, baseline_of=trained.version, encoder=encoder,
+        fitted.append(fit_baseline(spark, cfg, BaselineRequest(
+            kind="tfidf_logreg", name=cfg.models.name, encoder=encoder,
             fit=lambda: fit_text_baseline(texts["train"].transform(encoder.with_words), cfg.baseline),
             test_rows=texts["test"], label_col="label", gold_table="gold", gold_version=gold_version,
             silver_table="silver", data=data)))
+    seed_everything(cfg.train.seed)
+    spec = ModelSpec.from_config(cfg.train, vocab_size=max(vocab.values()) + 1, max_len=first.max_len)
+    trained = train_and_store(spark, cfg, TrainRequest(
+        model=TextCNN(spec), name=cfg.models.name, encoder=encoder, splits=splits, feature_col="token_ids",
+        tcfg=cfg.train, gold_table="gold", gold_version=gold_version, silver_table="silver", unit="review",
+        data=data, config={"features": dataclasses.asdict(cfg.features)}, fresh=fresh,
+        baseline_accuracies={f.kind: f.test_accuracy for f in fitted}))
+    stored = [store_baseline(spark, cfg, f, trained.version) for f in fitted]
     return TrainResult(cfg.models.name, trained.version, trained.path, gold_version, trained.test.accuracy,
                        trained.device, trained.rows, stored)
 

@@ -192,8 +192,11 @@ def _no_duplicate_keys(pairs):
     return value
 
 
+TEXT_FIX = 'send {"text": "..."} with Content-Type: application/json'
+
+
 def json_object(content_type: str | None, mimetype: str, charset: str | None, body: bytes,
-                fix: str = 'send {"text": "..."} with Content-Type: application/json') -> dict:
+                fix: str = TEXT_FIX) -> dict:
     """The JSON object of an API request, or InputError saying exactly what is wrong."""
     if not content_type:
         raise InputError(f"the request has no Content-Type: {fix}", 415)
@@ -217,10 +220,12 @@ def json_object(content_type: str | None, mimetype: str, charset: str | None, bo
     except ValueError as exc:  # JSONDecodeError, or a number too long for int() (over 4,300 digits)
         where = (f"{exc.msg} at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
                  else str(exc).split(";")[0])
-        raise InputError(f"the body is not valid JSON ({where}): "
-                         f"send an object with the review in a field named 'text'") from None
+        hint = "send an object with the review in a field named 'text'" if fix == TEXT_FIX else fix.split(" with ")[0]
+        raise InputError(f"the body is not valid JSON ({where}): {hint}") from None
     if not isinstance(value, dict):
-        raise InputError(f"the JSON is {_kind(value)}, not an object: {fix.split(' with ')[0]}")
+        what = ("send the review in a field named 'text', {\"text\": \"...\"}" if fix == TEXT_FIX
+                else fix.split(" with ")[0])
+        raise InputError(f"the JSON is {_kind(value)}, not an object: {what}")
     return value
 
 

@@ -59,6 +59,7 @@ class TrainRequest:
     config: dict[str, Any] = field(default_factory=dict)  # more settings to record
     fresh: bool = False
     files: dict[str, bytes] = field(default_factory=dict)
+    baseline_accuracies: dict[str, float] = field(default_factory=dict)  # kind -> test accuracy, fitted first
 
 
 @dataclass
@@ -127,6 +128,8 @@ def train_and_store(spark: SparkSession, cfg: Config, req: TrainRequest) -> Trai
         "fingerprint": key,
         "data": _data(cfg, req, rows),
         "metrics": {"test_accuracy": test.accuracy, "test_loss": test.loss,
+                    **({"baseline_test_accuracy": max(req.baseline_accuracies.values()),
+                        "baselines": req.baseline_accuracies} if req.baseline_accuracies else {}),
                     "best_epoch": history.best_epoch, "history": history.history,
                     "resumed_from_epoch": history.resumed_from, "stopped_early_at_epoch": history.stopped_early},
         "config": {"train": dataclasses.asdict(tcfg), **req.config, "profile": cfg.profile},
@@ -151,10 +154,9 @@ def _data(cfg: Config, req: TrainRequest, rows: dict[str, int]) -> dict[str, Any
 
 @dataclass
 class BaselineRequest:
-    """A classic model to fit and store beside candidate `baseline_of`."""
+    """A classic model to fit on the candidate's data and store beside it."""
     kind: str                                  # tfidf_logreg | logreg | gbt
     name: str
-    baseline_of: int
     encoder: Encoder
     fit: Callable[[], Any]                     # -> a fitted PipelineModel
     test_rows: DataFrame                       # labelled test rows, in the columns the encoder reads
@@ -167,6 +169,18 @@ class BaselineRequest:
 
 
 @dataclass
+class FittedBaseline:
+    request: BaselineRequest
+    model: Any
+    test_accuracy: float
+    test_rows: int
+
+    @property
+    def kind(self) -> str:
+        return self.request.kind
+
+
+@dataclass
 class StoredBaseline:
     kind: str
     version: int
@@ -174,39 +188,44 @@ class StoredBaseline:
     reused: bool = False
 
 
-def store_baseline(spark: SparkSession, cfg: Config, req: BaselineRequest) -> StoredBaseline:
-    """Fit, measure on the test rows through the one scoring path (train/scoring.py), and
-    store as the next version of req.name. A candidate trained again on the same data keeps
-    the baselines it already has."""
-    from train.baseline import explain, portable
+def fit_baseline(spark: SparkSession, cfg: Config, req: BaselineRequest) -> FittedBaseline:
+    """Fit, and measure on the test rows through the same Scorer that will serve it
+    (train/scoring.py), before anything is stored."""
     from train.scoring import Scorer
 
-    store = cfg.model_store
+    model = req.fit()
+    probe = Scorer(cfg.model_store, req.name, 0, req.kind, {}, req.encoder, "", _pipeline=model)
+    accuracy, n = test_accuracy(spark, probe, req.test_rows, req.label_col, batch_size=cfg.score.batch_size)
+    log.info("%s baseline test accuracy %.4f", req.kind, accuracy)
+    return FittedBaseline(req, model, accuracy, n)
+
+
+def store_baseline(spark: SparkSession, cfg: Config, fitted: FittedBaseline, baseline_of: int) -> StoredBaseline:
+    """Store a fitted baseline as the next version of its model name, with baseline_of. A
+    candidate trained again on the same data keeps the baselines it already has."""
+    from train.baseline import explain, portable
+
+    req, store = fitted.request, cfg.model_store
     for v in versions(store, req.name):
         meta = load_metadata(store, req.name, v)
-        if meta.get("baseline_of") == req.baseline_of and meta.get("kind") == req.kind:
+        if meta.get("baseline_of") == baseline_of and meta.get("kind") == req.kind:
             return StoredBaseline(req.kind, v, meta["metrics"]["test_accuracy"], reused=True)
-    model = req.fit()
-    # measured before it is stored (a version is complete once its metadata is written), through
-    # the same Scorer that will serve it
-    probe = Scorer(store, req.name, 0, req.kind, {}, req.encoder, "", _pipeline=model)
-    accuracy, n = test_accuracy(spark, probe, req.test_rows, req.label_col)
     metadata = {
         "run_id": new_run_id(),
-        "baseline_of": req.baseline_of,
+        "baseline_of": baseline_of,
         "data": {"gold_table": cfg.table_path(req.gold_table), "gold_table_name": req.gold_table,
                  "gold_version": req.gold_version, "silver_table_name": req.silver_table, **req.data},
-        "metrics": {"test_accuracy": accuracy, "test_rows": n},
+        "metrics": {"test_accuracy": fitted.test_accuracy, "test_rows": fitted.test_rows},
         "config": {"baseline": dataclasses.asdict(cfg.baseline), **req.config, "profile": cfg.profile},
         "code_version": code_version(),
         "device": "spark",
     }
-    version, _path = save_sparkml(store, req.name, model, req.encoder, metadata, kind=req.kind,
-                                  portable=lambda uri: portable(spark, req.kind, model, uri),
-                                  explain=explain(req.kind, model, req.encoder))
-    log.info("%s baseline (%s v%d) test accuracy %.4f", req.kind, req.name, version, accuracy)
+    version, _path = save_sparkml(store, req.name, fitted.model, req.encoder, metadata, kind=req.kind,
+                                  portable=lambda uri: portable(spark, req.kind, fitted.model, uri),
+                                  explain=explain(req.kind, fitted.model, req.encoder))
+    log.info("%s baseline stored as %s v%d (baseline of v%d)", req.kind, req.name, version, baseline_of)
     ledger.record_count(f"baseline_{req.kind}_version", version)
-    return StoredBaseline(req.kind, version, accuracy)
+    return StoredBaseline(req.kind, version, fitted.test_accuracy)
 
 
 def test_accuracy(spark: SparkSession, scorer, rows: DataFrame, label_col: str, *,

@@ -162,7 +162,11 @@ def read_file(store: str, name: str, version: int, file_name: str) -> bytes:
 
 
 def load_model(store: str, name: str, version: int | None = None) -> StoredModel:
-    """Load `version` (default: the latest complete one), verifying the weights' checksum."""
+    """Load torch model `version` (default: the latest complete torch one, not a baseline
+    stored after it), verifying the weights' checksum."""
+    if version is None:
+        version = next((v for v in reversed(versions(store, name))
+                        if kind_of(load_metadata(store, name, v)) in TORCH_KINDS), None)
     meta = load_metadata(store, name, version)
     folder = model_dir(store, name) / f"v{meta['version']}"
     if kind_of(meta) not in TORCH_KINDS:

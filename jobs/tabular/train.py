@@ -43,7 +43,7 @@ def run(spark: SparkSession, cfg: Config, name: str, *, gold_version: int | None
     from train.baseline import fit_tabular_baseline
     from train.device import seed_everything
     from train.model import MLPSpec, TabularMLP
-    from train.service import SPLITS, BaselineRequest, TrainRequest, store_baseline, train_and_store
+    from train.service import SPLITS, BaselineRequest, TrainRequest, fit_baseline, store_baseline, train_and_store
 
     ds = cfg.dataset(name)
     tcfg = dataclasses.replace(cfg.train, **ds.train)
@@ -57,26 +57,28 @@ def run(spark: SparkSession, cfg: Config, name: str, *, gold_version: int | None
     encoding = [r.asDict() for r in lake.read_table(spark, cfg, f"{name}_encoding", version=first.encoding_version)
                 .orderBy("position").collect()]
     encoder = encoder_of(cfg, name, encoding)
-    seed_everything(tcfg.seed)
-    spec = MLPSpec(in_dim=first.width, hidden=tuple(ds.model.hidden), dropout=ds.model.dropout)
     model_name = f"{name}_mlp"
     data = {"silver_version": first.silver_version, "encoding_version": first.encoding_version}
-    trained = train_and_store(spark, cfg, TrainRequest(
-        model=TabularMLP(spec), name=model_name, encoder=encoder, splits=splits, feature_col="features", tcfg=tcfg,
-        gold_table=table, gold_version=gold_version, silver_table=silver_table, unit="row", data=data,
-        config={"dataset": name, "label": ds.label, "model": dataclasses.asdict(ds.model)}, fresh=fresh))
-    stored = []
+    fitted = []
     if baselines:
-        # fitted on gold's own vectors; measured, like the MLP, on the test split of silver at
-        # gold's silver version (the rows promotion compares on), through the stored encoder
+        # fitted on gold's own vectors; measured, like the MLP, on the test rows (read from silver
+        # at gold's silver version: what promotion compares on), through the stored encoder
         vectors = splits["train"].withColumn("_ml_vector", array_to_vector("features"))
         test_rows = lake.read_table(spark, cfg, silver_table, version=first.silver_version).join(
             splits["test"].select(*ds.keys), list(ds.keys))
         for kind in BASELINE_KINDS:
-            stored.append(store_baseline(spark, cfg, BaselineRequest(
-                kind=kind, name=model_name, baseline_of=trained.version, encoder=encoder,
+            fitted.append(fit_baseline(spark, cfg, BaselineRequest(
+                kind=kind, name=model_name, encoder=encoder,
                 fit=lambda kind=kind: fit_tabular_baseline(vectors, kind, cfg.baseline, seed=tcfg.seed),
                 test_rows=test_rows, label_col=ds.label, gold_table=table, gold_version=gold_version,
                 silver_table=silver_table, data=data, config={"dataset": name, "label": ds.label})))
+    seed_everything(tcfg.seed)
+    spec = MLPSpec(in_dim=first.width, hidden=tuple(ds.model.hidden), dropout=ds.model.dropout)
+    trained = train_and_store(spark, cfg, TrainRequest(
+        model=TabularMLP(spec), name=model_name, encoder=encoder, splits=splits, feature_col="features", tcfg=tcfg,
+        gold_table=table, gold_version=gold_version, silver_table=silver_table, unit="row", data=data,
+        config={"dataset": name, "label": ds.label, "model": dataclasses.asdict(ds.model)}, fresh=fresh,
+        baseline_accuracies={f.kind: f.test_accuracy for f in fitted}))
+    stored = [store_baseline(spark, cfg, f, trained.version) for f in fitted]
     return TrainResult(model_name, trained.version, trained.path, gold_version, trained.test.accuracy,
                        trained.device, trained.rows, stored, what="MLP")
