@@ -17,7 +17,6 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 
 import dataclasses
 import logging
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from crosslake import arguments, lake
@@ -27,6 +26,8 @@ from crosslake.runner import job_main
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from train.service import TrainResult
 
 NAME = "train"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
@@ -45,37 +46,6 @@ def add_arguments(parser) -> None:
                              "interrupted run left checkpoints")
 
 
-@dataclass
-class TrainResult:
-    model_name: str
-    model_version: int
-    model_path: str
-    gold_version: int
-    test_accuracy: float
-    device: str
-    rows: dict[str, int]
-    baselines: list = field(default_factory=list)  # train.service.StoredBaseline, one per baseline kind
-    what: str = "CNN"
-
-    @property
-    def cnn_test_accuracy(self) -> float:
-        return self.test_accuracy
-
-    @property
-    def baseline_test_accuracy(self) -> float:
-        return max((b.test_accuracy for b in self.baselines), default=float("nan"))
-
-    def report(self) -> str:
-        lines = [f"model: {self.model_path} ({self.model_name} v{self.model_version}, trained on gold version "
-                 f"{self.gold_version}, {self.device}, {self.rows['train']:,} train rows)",
-                 f"  test accuracy: {self.what} {self.test_accuracy:.4f} (v{self.model_version}, candidate)"]
-        for b in self.baselines:
-            verdict = "beats" if self.test_accuracy > b.test_accuracy else "does NOT beat"
-            lines.append(f"                 {b.kind} baseline {b.test_accuracy:.4f} (v{b.version}, baseline_of "
-                         f"v{self.model_version}; the {self.what} {verdict} it)")
-        return "\n".join(lines)
-
-
 def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fresh: bool = False,
         dataset: str | None = None, baselines: bool = True) -> TrainResult:
     if dataset:
@@ -88,7 +58,8 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fr
     from train.device import seed_everything
     from train.encoders import TextEncoder
     from train.model import ModelSpec, TextCNN
-    from train.service import SPLITS, BaselineRequest, TrainRequest, fit_baseline, store_baseline, train_and_store
+    from train.service import (SPLITS, BaselineRequest, TrainRequest, TrainResult, fit_baseline, store_baseline,
+                               train_and_store)
 
     gold_version = lake.pinned_version(spark, cfg, "gold", gold_version)
     gold = lake.read_table(spark, cfg, "gold", version=gold_version)

@@ -72,6 +72,37 @@ class Trained:
     reused: bool = False
 
 
+@dataclass
+class TrainResult:
+    model_name: str
+    model_version: int
+    model_path: str
+    gold_version: int
+    test_accuracy: float
+    device: str
+    rows: dict[str, int]
+    baselines: list = field(default_factory=list)  # StoredBaseline, one per baseline kind
+    what: str = "CNN"
+
+    @property
+    def cnn_test_accuracy(self) -> float:
+        return self.test_accuracy
+
+    @property
+    def baseline_test_accuracy(self) -> float:
+        return max((b.test_accuracy for b in self.baselines), default=float("nan"))
+
+    def report(self) -> str:
+        lines = [f"model: {self.model_path} ({self.model_name} v{self.model_version}, trained on gold version "
+                 f"{self.gold_version}, {self.device}, {self.rows['train']:,} train rows)",
+                 f"  test accuracy: {self.what} {self.test_accuracy:.4f} (v{self.model_version}, candidate)"]
+        for b in self.baselines:
+            verdict = "beats" if self.test_accuracy > b.test_accuracy else "does NOT beat"
+            lines.append(f"                 {b.kind} baseline {b.test_accuracy:.4f} (v{b.version}, baseline_of "
+                         f"v{self.model_version}; the {self.what} {verdict} it)")
+        return "\n".join(lines)
+
+
 def train_and_store(spark: SparkSession, cfg: Config, req: TrainRequest) -> Trained:
     """Feed req.splits through petastorm into req.model, test it, store it as req.name's next
     version (alias candidate) with its encoder and lineage, and record it in the run ledger."""

@@ -20,7 +20,6 @@ from crosslake.errors import CrosslakeError
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from jobs.train import TrainResult
 
 log = logging.getLogger(__name__)
 BASELINE_KINDS = ("logreg", "gbt")
@@ -39,11 +38,11 @@ def run(spark: SparkSession, cfg: Config, name: str, *, gold_version: int | None
     from pyspark.ml.functions import array_to_vector
     from pyspark.sql import functions as F
 
-    from jobs.train import TrainResult
     from train.baseline import fit_tabular_baseline
     from train.device import seed_everything
     from train.model import MLPSpec, TabularMLP
-    from train.service import SPLITS, BaselineRequest, TrainRequest, fit_baseline, store_baseline, train_and_store
+    from train.service import (SPLITS, BaselineRequest, TrainRequest, TrainResult, fit_baseline, store_baseline,
+                               train_and_store)
 
     ds = cfg.dataset(name)
     tcfg = dataclasses.replace(cfg.train, **ds.train)
