@@ -27,11 +27,11 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crosslake import lake
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from train import registry
+from train import registry  # light: the store's listing and metadata need no torch, Spark or numpy
 from train.store import EXPLAIN, kind_of, load_metadata, read_file, versions
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from train.scoring import Scorer
 
 NAME = "models"
-HELP = "List, show, promote (candidate -> production, only if it wins) and roll back models in the registry."
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 RECORD_RUN = False  # the registry keeps its own decision log
 LAKE = "read"       # an existing lake (its model store)
 log = logging.getLogger(__name__)
@@ -134,6 +134,8 @@ def frozen_test_set(spark: SparkSession, cfg: Config, scorer: Scorer, silver: st
     label = "label"
     if is_tabular(scorer):
         label = scorer.encoder.label or cfg.dataset(scorer.encoder.dataset).label
+    from crosslake import lake
+
     rows = (lake.read_table(spark, cfg, silver, version=silver_version)
             .filter((F.col("split") == "test") & F.col(f"`{label}`").isNotNull()))
     return rows, label

@@ -21,17 +21,19 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crosslake import arguments, lake, ledger, quality
+from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from crosslake import lake
+
 NAME = "score"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Score score.input_table (rows of score.splits) with the production model (else the latest); "
-        "write the predictions table.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:
@@ -63,6 +65,7 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = N
         input_version: int | None = None, dataset: str | None = None) -> ScoreResult:
     from pyspark.sql import functions as F
 
+    from crosslake import lake, ledger, quality
     from expectations.predictions import predictions_suite
     from expectations.suite import run_checks
     from train import registry

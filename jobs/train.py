@@ -19,7 +19,8 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-from crosslake import arguments, lake
+from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
@@ -31,8 +32,7 @@ if TYPE_CHECKING:
 
 NAME = "train"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Train the sentiment CNN on a pinned gold version (fed by petastorm) and the TF-IDF + "
-        "logistic regression baseline on the same split; store both as model versions with their lineage.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 SPLITS = ("train", "validation", "test")
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fr
         return tabular_train.run(spark, cfg, dataset, gold_version=gold_version, fresh=fresh, baselines=baselines)
     from pyspark.sql import functions as F
 
+    from crosslake import lake
     from train.baseline import fit_text_baseline
     from train.device import seed_everything
     from train.encoders import TextEncoder

@@ -13,7 +13,6 @@ import dataclasses
 import logging
 from typing import TYPE_CHECKING
 
-from crosslake import lake
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 
@@ -38,6 +37,7 @@ def run(spark: SparkSession, cfg: Config, name: str, *, gold_version: int | None
     from pyspark.ml.functions import array_to_vector
     from pyspark.sql import functions as F
 
+    from crosslake import lake
     from train.baseline import fit_tabular_baseline
     from train.device import seed_everything
     from train.model import MLPSpec, TabularMLP
