@@ -48,8 +48,8 @@ class PipelineResult:
         lines = ["", "crosslake pipeline: done", ""]
         for _stage, result, _ in self.stages:
             lines.append(result.report())
-            if comparison := getattr(result, "comparison", None):  # promote: every contender, the winner
-                lines.append(comparison())
+            if hasattr(result, "comparison") and (table := result.comparison()):  # promote: each contender, winner
+                lines.append(table)
         lines.append("")
         lines.append("time per stage: " + ", ".join(f"{s} {sec:.0f}s" for s, _, sec in self.stages)
                      + f" (total {sum(sec for *_, sec in self.stages):.0f}s)")

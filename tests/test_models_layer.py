@@ -214,3 +214,17 @@ def test_a_dataset_is_scored_by_its_production_model_with_lineage_and_served(loa
     assert abs(answer["probability"] - row["probability"]) < 1e-5 and answer["prediction"] == row["prediction"]
     bad = client.post("/api/predict", json={"record": {**record, "amount": "lots"}})
     assert bad.status_code == 400 and bad.get_json()["error"] == "field 'amount' must be a number, got 'lots'"
+
+
+def test_the_pipeline_report_prints_every_contender_and_the_winner():
+    from jobs.models import PromoteResult
+    from jobs.pipeline import PipelineResult
+
+    decision = decide([Contender(1, "text_cnn", "candidate", 0.81), Contender(2, "tfidf_logreg", "baseline", 0.86)])
+    promoted = PromoteResult(True, "promoted sentiment_cnn v2 (the tfidf_logreg baseline) to production: ...",
+                             {"test_set": {"table": "silver", "version": 0, "rows": 200}, **decision.to_dict()})
+    report = PipelineResult([("promote", promoted, 1.0)]).report().splitlines()
+    at = report.index("model comparison on silver v0 (200 test rows):")
+    assert report[at + 1].split() == ["v2", "tfidf_logreg", "baseline", "0.8600", "<-", "winner"]
+    assert report[at + 2].split() == ["v1", "text_cnn", "candidate", "0.8100"]
+    assert PromoteResult(False, "sentiment_cnn v1 is already production").comparison() == ""
