@@ -1,5 +1,5 @@
-"""Ingest a declared dataset: CSV or Parquet files -> <name>_bronze, one row per record;
-a JDBC source is landed by its extract (jobs/extract.py) instead.
+"""How a declared dataset lands: CSV or Parquet files -> its bronze table, one row per
+record; a JDBC source is landed by its extract (jobs/extract.py) instead.
 
 Files are judged before anything is written: a file whose header lacks a declared
 column, or has an undeclared one (unless extra_columns: ignore), stops the ingest with
@@ -46,7 +46,9 @@ class DatasetIngestResult:
                 f"{self.rows_added:,} new or changed")
 
 
-def run(spark: SparkSession, cfg: Config, name: str, *, source: str | None = None, full: bool = False):
+def land(spark: SparkSession, cfg: Config, name: str, table: str, *, source: str | None = None,
+         full: bool = False):
+    """Land dataset `name`'s records in the bronze `table`: see the module docstring."""
     ds = cfg.dataset(name)
     if ds.source.format == "jdbc":
         from jobs import extract
@@ -71,7 +73,6 @@ def run(spark: SparkSession, cfg: Config, name: str, *, source: str | None = Non
                  "ignore)", name, ", ".join(ignored))
     bronze = (records.withColumn("_ingested_at", F.current_timestamp())
               .withColumn("_run_id", F.lit(_run_id()).cast("string")))
-    table = f"{name}_bronze"
     path = cfg.table_path(table)
     prior = lake.current_version(spark, path) if lake.exists(spark, path) else None
     version = lake.write_table(bronze, cfg, table, mode="upsert")
