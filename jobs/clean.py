@@ -28,6 +28,7 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 from typing import TYPE_CHECKING
 
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -38,8 +39,7 @@ if TYPE_CHECKING:
 
 NAME = "clean"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Parse, clean, validate and de-duplicate bronze into the silver table; quarantine rows "
-        "that fail a row-level check; block the publish when a batch-level check fails.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:

@@ -20,6 +20,7 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 from typing import TYPE_CHECKING
 
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 NAME = "features"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = "Tokenise labelled silver reviews, build the vocabulary from the train split, write gold token-id arrays."
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:

@@ -15,15 +15,12 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 
 from crosslake.arguments import count, folder_path
 from crosslake.config import GENERATE_MAX, Config
+from crosslake.cli import STAGES
 from crosslake.runner import job_main
 from stages.generate import MARKER  # noqa: F401  (the marker file; tests and docs name it here)
 
 NAME = "generate"
-HELP = (
-    "Write a synthetic movie-review corpus in the exact aclImdb layout "
-    "(train|test/pos|neg/<id>_<rating>.txt, train/unsup/) into source.path, "
-    "including HTML, duplicates and a few malformed files. Sizes default to the profile's."
-)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 NEEDS_SPARK = False
 LAKE = "none"  # writes the source folder, not the lake
 

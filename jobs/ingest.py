@@ -38,6 +38,7 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 from typing import TYPE_CHECKING
 
+from crosslake.cli import STAGES
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 
 NAME = "ingest"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = "Read the corpus in source.path (an aclImdb folder or aclImdb_v1.tar.gz) into the bronze Delta table."
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:

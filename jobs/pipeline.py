@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from crosslake.cli import STAGES
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -30,9 +31,7 @@ if TYPE_CHECKING:
 
 NAME = "pipeline"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Run every stage end to end: generate a corpus if there is none, ingest -> bronze, clean -> silver "
-        "(+ quarantine), features -> gold, train the CNN and the baseline, promote it if it beats production, "
-        "score -> predictions.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 log = logging.getLogger(__name__)
 
 

@@ -77,8 +77,11 @@ class ReviewsWorkload(Workload):
     # ---- clean ----------------------------------------------------------------------
     def suite(self) -> Suite:
         from expectations.silver_reviews import silver_reviews_suite
+        from transforms.reviews import SILVER_COLUMNS
 
-        return silver_reviews_suite(self.cfg.clean)
+        c = self.cfg.clean
+        return silver_reviews_suite(max_text_chars=c.max_text_chars, min_rows=c.min_rows,
+                                    max_quarantine_fraction=c.max_quarantine_fraction, columns=SILVER_COLUMNS)
 
     def parse(self, bronze: DataFrame) -> DataFrame:
         return parse_bronze(bronze)
