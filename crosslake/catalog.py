@@ -96,7 +96,7 @@ def check_owners(cfg: Config) -> None:
 
 def dataset_tables(cfg: Config) -> dict[str, TableConfig]:
     """The tables each dataset gets without declaring them: <name>_bronze, _silver,
-    _quarantine, _encoding and _gold under datasets/<name>/. A table declared under
+    _quarantine, _encoding, _gold and _predictions under datasets/<name>/. A table declared under
     tables: with the same name wins (the loader merges them in that order)."""
     out = {}
     for name, ds in cfg.datasets.items():
@@ -119,6 +119,9 @@ def dataset_tables(cfg: Config) -> dict[str, TableConfig]:
         out[f"{name}_gold"] = TableConfig(
             path=f"datasets/{name}/gold", keys=list(ds.keys), partition_by=["split"], properties={},
             volatile=[], schema_evolution=False)
+        out[f"{name}_predictions"] = TableConfig(  # batch scoring's output, written by the scoring side
+            path=f"datasets/{name}/predictions", keys=[*ds.keys, "model_version"], partition_by=[], properties={},
+            volatile=["scored_at"], schema_evolution=True, owner="scoring")
     return out
 
 

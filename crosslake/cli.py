@@ -42,12 +42,12 @@ STAGES: dict[str, Stage] = {
         "jobs.features",
         "Tokenise labelled silver reviews, build the vocabulary from the train split, write gold token-id arrays."),
     "train": Stage("jobs.train", (
-        "Train the sentiment CNN on a pinned gold version (fed by petastorm) and the TF-IDF + "
-        "logistic regression baseline on the same split; save the model with its lineage."
+        "Train the sentiment CNN (or a dataset's MLP) on a pinned gold version (fed by petastorm) and its "
+        "baselines on the same split; store each as a version of the model with its encoder and lineage."
     )),
     "score": Stage("jobs.score", (
-        "Score score.input_table (rows of score.splits) with the production model (else the latest); "
-        "write the predictions table."
+        "Score score.input_table (rows of score.splits) with the production model (else the candidate), "
+        "whatever its kind; write the predictions table (--dataset NAME: <name>_predictions)."
     )),
     "stream": Stage("jobs.stream", (
         "Score new reviews from the incoming table (or a drop zone of JSON-lines files) into live_predictions "
@@ -67,7 +67,7 @@ STAGES: dict[str, Stage] = {
     )),
     "models": Stage(
         "jobs.models",
-        "List, show, promote (candidate -> production, only if it wins) and roll back models in the registry."),
+        "List, show, promote (the best of candidate, its baselines and production) and roll back models."),
     "sweep": Stage("jobs.sweep", (
         "Train every combination of a small hyper-parameter grid as independent runs on the same gold version, "
         "record the results in the sweeps table, and optionally promote the best by validation accuracy."
@@ -104,7 +104,7 @@ examples:
   crosslake runs --status blocked              runs stopped by data quality
   crosslake dq report                          the latest data-quality report, as HTML
   crosslake models                             model versions, test accuracy, aliases
-  crosslake models promote                     candidate -> production, only if it beats it
+  crosslake models promote                     the best of candidate, its baselines and production serves
   crosslake sweep --grid lr=0.001,0.003        a grid of training runs, results in the sweeps table
   crosslake runs trace model:sentiment_cnn:1   a model back to the files it came from
 

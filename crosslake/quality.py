@@ -1,8 +1,9 @@
 """The publish gate: keep every check's result, and stop a publish whose batch checks failed.
 
-Each job validates what it is about to write (expectations/), then calls `block_if_failed`
-before the write and `record_results` with the version after it. Results land in the
-dq_results table either way, so `crosslake dq report` shows blocked runs too.
+Each stage validates what it is about to write (expectations/), then publishes it with
+stages/publish.py's `publish`, which calls `block_if_failed` before the write and
+`record_results` with the version after it. Results land in the dq_results table either
+way, so `crosslake dq report` shows blocked runs too.
 
 The block message names, for a check with a limit in conf/ (the quarantine fraction, the
 label skew), what was observed, the limit and the setting that controls it.

@@ -8,8 +8,9 @@ import great_expectations.expectations as gxe
 from expectations.suite import Suite
 
 
-def predictions_suite() -> Suite:
-    return Suite(name="predictions", output_checks={
+def predictions_suite(keys: tuple[str, ...] | list[str] = ("review_id",), name: str = "predictions") -> Suite:
+    """`keys`: what identifies a scored row (review_id; a dataset's business keys)."""
+    return Suite(name=name, output_checks={
         "min_rows": gxe.ExpectTableRowCountToBeBetween(min_value=1),
         "probability_in_unit_interval": gxe.ExpectColumnValuesToBeBetween(
             column="probability", min_value=0.0, max_value=1.0),
@@ -17,5 +18,5 @@ def predictions_suite() -> Suite:
         "prediction_binary": gxe.ExpectColumnValuesToBeInSet(column="prediction", value_set=[0, 1]),
         "model_version_stamped": gxe.ExpectColumnValuesToNotBeNull(column="model_version"),
         "input_version_stamped": gxe.ExpectColumnValuesToNotBeNull(column="input_version"),
-        "one_per_review_and_model": gxe.ExpectCompoundColumnsToBeUnique(column_list=["review_id", "model_version"]),
+        "one_per_review_and_model": gxe.ExpectCompoundColumnsToBeUnique(column_list=[*keys, "model_version"]),
     })

@@ -7,9 +7,12 @@
     crosslake models history              every promotion, refusal and rollback
 
 Promotion is decided on one frozen test set: the test split of the silver version the
-candidate was built from. Both models score those same rows, each through its own
-vocabulary, as scoring would; the candidate is promoted only if its accuracy is higher.
-The decision, both figures and the test set are recorded either way.
+candidate was built from (the silver table named in its metadata). The candidate, its
+baselines (versions with baseline_of = the candidate) and the current production model
+score those same rows, each through its own stored encoder and the one scoring path
+(train/scoring.py); the most accurate wins (train/promotion.py: a tie keeps production,
+then prefers the candidate). A candidate beaten by a baseline is not promoted: the
+baseline is. Every contender's accuracy, the winner and the margin are recorded either way.
 """
 
 from __future__ import annotations
@@ -28,10 +31,13 @@ from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
+from train import registry  # light: the store's listing and metadata need no torch, Spark or numpy
+from train.store import EXPLAIN, kind_of, load_metadata, read_file, versions
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-    from train.store import StoredModel
+    from pyspark.sql import DataFrame, SparkSession
+
+    from train.scoring import Scorer
 
 NAME = "models"
 HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
@@ -56,9 +62,6 @@ def check_options(*, action: str = "list", version: str | None = None, **_) -> N
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", version: str | None = None,
         dataset: str | None = None):
-    from train import registry
-    from train.store import load_metadata
-
     check_options(action=action, version=version)
     store = cfg.model_store
     if dataset:
@@ -69,8 +72,7 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "list", version: str 
     if action == "history":
         return "\n".join(json.dumps(d, sort_keys=True) for d in registry.decisions(store, name)) or "no decisions yet"
     if action == "show":
-        meta = load_metadata(store, name, registry.resolve(store, name, version or "production"))
-        return json.dumps({k: meta[k] for k in meta if k != "config"}, indent=2, default=str)
+        return show(store, name, registry.resolve(store, name, version or "production"))
     if action == "rollback":
         cfg.require_writer("models")
         return rollback(store, name)
@@ -78,121 +80,164 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "list", version: str 
 
 
 def list_models(store, name: str) -> str:
-    from train import registry
-    from train.store import load_metadata, versions
-
     found = versions(store, name)
     if not found:
         return f"no model '{name}' yet: run `crosslake train`"
     by_version: dict[int, list[str]] = {}
     for alias, v in registry.aliases(store, name).items():
         by_version.setdefault(v, []).append(alias)
-    lines = ["version  created               test acc  baseline  trained on   aliases"]
+    metas = {v: load_metadata(store, name, v) for v in found}
+    baselines: dict[int, list[str]] = {}
+    for v, m in metas.items():
+        if m.get("baseline_of") is not None:
+            baselines.setdefault(int(m["baseline_of"]), []).append(f"v{v} {kind_of(m)}")
+    lines = ["version  kind          created               test acc  trained on   baselines / baseline of     aliases"]
     for v in found:
-        m = load_metadata(store, name, v)
+        m = metas[v]
         data, metrics = m.get("data", {}), m.get("metrics", {})
-        acc, base = metrics.get("test_accuracy", float("nan")), metrics.get("baseline_test_accuracy", float("nan"))
-        lines.append(f"v{v:<7} {m.get('created_at', '?'):<21} {acc:8.4f}  {base:8.4f}  "
-                     f"gold v{data.get('gold_version', '?'):<6} {', '.join(sorted(by_version.get(v, [])))}")
+        acc = metrics.get("test_accuracy", float("nan"))
+        rel = f"baseline of v{m['baseline_of']}" if m.get("baseline_of") is not None else \
+            ", ".join(baselines.get(v, [])) or "-"
+        lines.append(f"v{v:<7} {kind_of(m):<13} {m.get('created_at', '?'):<21} {acc:8.4f}  "
+                     f"gold v{data.get('gold_version', '?'):<6} {rel:<27} {', '.join(sorted(by_version.get(v, [])))}")
     return "\n".join(lines)
 
 
-def test_set_accuracy(spark: SparkSession, cfg: Config, stored: StoredModel, silver: str,
-                      silver_version: int) -> tuple[float, int]:
-    """Accuracy of `stored` on the labelled test split of `silver` at `silver_version`,
-    turned into model input by the model's own vocabulary or encoding (as scoring does)."""
-    import numpy as np
-    import torch
-    from crosslake import lake
-    from pyspark.sql import Row, functions as F
-    from train.loop import evaluate
-    from train.store import read_file
-    from transforms.features import with_token_ids, with_tokens
-    from transforms.tabular import with_feature_vector
+def show(store, name: str, version: int) -> str:
+    """A version's metadata, and for a baseline what drives it (explain.json)."""
+    meta = load_metadata(store, name, version)
+    out = {k: meta[k] for k in meta if k != "config"}
+    out["kind"] = kind_of(meta)
+    try:
+        out["explain"] = json.loads(read_file(store, name, version, EXPLAIN))
+    except CrosslakeError:
+        pass  # a neural model has no explain.json
+    return json.dumps(out, indent=2, default=str)
 
-    if stored.metadata["spec"].get("kind") == "tabular_mlp":
-        dataset = stored.metadata["config"]["dataset"]
-        label = cfg.dataset(dataset).label
-        saved = read_file(cfg.model_store, stored.name, stored.version, "encoding.json")
-        encoding = [Row(**e) for e in json.loads(saved)]
-        inputs = (lake.read_table(spark, cfg, silver, version=silver_version)
-                  .filter((F.col("split") == "test") & F.col(label).isNotNull())
-                  .transform(with_feature_vector, encoding=encoding, label=label)
-                  .select(F.col("_source").alias("key"), "_source_row", F.col("features").alias("x"), "label")
-                  .orderBy("key", "_source_row"))
-        dtype = torch.float32
-    else:
-        max_len = stored.metadata["spec"]["max_len"]
-        inputs = (lake.read_table(spark, cfg, silver, version=silver_version)
-                  .filter((F.col("split") == "test") & F.col("label").isNotNull())
-                  .transform(with_tokens).transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
-                  .select(F.col("review_id").alias("key"), F.col("token_ids").alias("x"), "label").orderBy("key"))
-        dtype = torch.long
-    rows = inputs.toPandas()
-    if rows.empty:
-        raise CrosslakeError(f"{silver} version {silver_version} has no labelled test rows to compare models on")
-    ids = torch.tensor(np.stack(rows["x"].to_numpy()), dtype=dtype)
-    labels = torch.tensor(rows["label"].to_numpy(), dtype=torch.float32)
-    batches = [(ids[i:i + 512], labels[i:i + 512]) for i in range(0, len(labels), 512)]
-    return evaluate(stored.model, batches, torch.device("cpu")).accuracy, len(labels)
+
+def silver_of(meta: dict) -> str:
+    """The table of the frozen test set: named in the metadata (versions stored before it was
+    are mapped through the tables their dataset declares)."""
+    data = meta.get("data", {})
+    if data.get("silver_table_name"):
+        return data["silver_table_name"]
+    dataset = meta.get("config", {}).get("dataset")
+    return f"{dataset}_silver" if dataset else "silver"
+
+
+def frozen_test_set(spark: SparkSession, cfg: Config, scorer: Scorer, silver: str, silver_version: int):
+    """(labelled test rows of `silver` at `silver_version`, the label column)."""
+    from pyspark.sql import functions as F
+
+    from train.scoring import is_tabular
+
+    label = "label"
+    if is_tabular(scorer):
+        label = scorer.encoder.label or cfg.dataset(scorer.encoder.dataset).label
+    from crosslake import lake
+
+    rows = (lake.read_table(spark, cfg, silver, version=silver_version)
+            .filter((F.col("split") == "test") & F.col(f"`{label}`").isNotNull()))
+    return rows, label
+
+
+def test_set_accuracy(spark: SparkSession, cfg: Config, scorer: Scorer, silver: str,
+                      silver_version: int) -> tuple[float, int]:
+    """Accuracy of `scorer`'s model on the labelled test split of `silver` at `silver_version`,
+    turned into model input by the model's own encoder, through the one scoring path."""
+    from train.service import test_accuracy
+
+    rows, label = frozen_test_set(spark, cfg, scorer, silver, silver_version)
+    try:
+        return test_accuracy(spark, scorer, rows, label, batch_size=cfg.score.batch_size)
+    except CrosslakeError:
+        raise CrosslakeError(f"{silver} version {silver_version} has no labelled test rows to compare models on") \
+            from None
 
 
 @dataclass
 class PromoteResult:
     promoted: bool
     message: str
+    decision: dict | None = None
 
     def report(self) -> str:
         return self.message
 
+    def comparison(self) -> str:
+        """Every contender on the frozen test set, and the winner (for `crosslake pipeline`)."""
+        if not self.decision or not self.decision.get("contenders"):
+            return ""
+        d = self.decision
+        lines = [f"model comparison on {d['test_set']['table']} v{d['test_set']['version']} "
+                 f"({d['test_set']['rows']:,} test rows):"]
+        for c in sorted(d["contenders"], key=lambda c: -c["accuracy"]):
+            mark = "  <- winner" if c["version"] == d["winner"]["version"] else ""
+            lines.append(f"  v{c['version']:<4} {c['kind']:<13} {c['role']:<10} {c['accuracy']:.4f}{mark}")
+        return "\n".join(lines)
+
 
 def promote(spark: SparkSession, cfg: Config, candidate: int, *, name: str | None = None) -> PromoteResult:
-    from train import registry
-    from train.store import load_model
+    from train.promotion import Contender, decide
+    from train.scoring import load_scorer
 
     cfg.require_writer("models")
     store, name = cfg.model_store, name or cfg.models.name
     current = registry.aliases(store, name).get("production")
     if current == candidate:
         return PromoteResult(False, f"{name} v{candidate} is already production")
-    cand = load_model(store, name, candidate)  # checksum verified: a tampered file is refused here
+    cand = load_scorer(store, name, candidate)  # checksum verified: a tampered file is refused here
     silver_version = int(cand.metadata["data"]["silver_version"])
-    gold_table = cand.metadata["data"].get("gold_table_name", "gold")
-    silver = "silver" if gold_table == "gold" else gold_table.removesuffix("_gold") + "_silver"
-    cand_acc, n = test_set_accuracy(spark, cfg, cand, silver, silver_version)
+    silver = silver_of(cand.metadata)
+    roles = {candidate: "candidate"}
+    for v in versions(store, name):
+        if load_metadata(store, name, v).get("baseline_of") == candidate:
+            roles[v] = "baseline"
+    if current is not None:
+        roles[current] = "production"
+    contenders, n = [], 0
+    for v, role in sorted(roles.items()):
+        scorer = cand if v == candidate else load_scorer(store, name, v)
+        acc, n = test_set_accuracy(spark, cfg, scorer, silver, silver_version)
+        log.info("%s v%d (%s, %s): %.4f on the frozen test set", name, v, role, scorer.kind, acc)
+        contenders.append(Contender(v, scorer.kind, role, acc))
+    verdict = decide(contenders)
+    why = verdict.reason(n, f"{silver} v{silver_version}")
+    by_role = {c.role: c for c in contenders}
     decision = {"action": "promote", "candidate": candidate, "production_before": current,
                 "test_set": {"table": silver, "version": silver_version, "split": "test", "rows": n},
-                "candidate_accuracy": cand_acc}
-    if current is None:
-        promoted, why = True, "no production model yet"
+                "candidate_accuracy": by_role["candidate"].accuracy, **verdict.to_dict(),
+                "promoted_version": verdict.winner.version if verdict.promoted else None}
+    if current is not None:
+        decision["production_accuracy"] = by_role["production"].accuracy
+    if verdict.promoted:
+        registry.set_alias(store, name, "production", verdict.winner.version)
+    registry.record_decision(store, name, {**decision, "promoted": verdict.promoted, "reason": why})
+    if not verdict.promoted:
+        head = f"kept {name} v{current} in production; v{candidate} not promoted"
+    elif verdict.winner.role == "baseline":
+        head = (f"promoted {name} v{verdict.winner.version} (the {verdict.winner.kind} baseline) to production; "
+                f"candidate v{candidate} not promoted")
     else:
-        prod_acc, _ = test_set_accuracy(spark, cfg, load_model(store, name, current), silver, silver_version)
-        decision["production_accuracy"] = prod_acc
-        promoted = cand_acc > prod_acc
-        why = (f"candidate {cand_acc:.4f} {'>' if promoted else '<='} production {prod_acc:.4f} "
-               f"on the same {n:,} test rows ({silver} v{silver_version})")
-    if promoted:
-        registry.set_alias(store, name, "production", candidate)
-    registry.record_decision(store, name, {**decision, "promoted": promoted, "reason": why})
-    verdict = f"promoted {name} v{candidate} to production" if promoted else \
-        f"kept {name} v{current} in production; v{candidate} not promoted"
-    return PromoteResult(promoted, f"{verdict}: {why}")
+        head = f"promoted {name} v{candidate} to production"
+    result = PromoteResult(verdict.promoted, f"{head}: {why}", decision)
+    return result
 
 
 def rollback(store, name: str) -> str:
-    from train import registry
-    from train.store import load_model
-
     current = registry.aliases(store, name).get("production")
     if current is None:
         raise CrosslakeError(f"model '{name}' has no production version to roll back")
     moves = [d for d in registry.decisions(store, name)
-             if d.get("promoted") and d.get("candidate") == current and d.get("production_before") is not None]
+             if d.get("promoted") and (d.get("promoted_version") or d.get("candidate")) == current
+             and d.get("production_before") is not None]
     if not moves:
         raise CrosslakeError(f"{name} v{current} did not replace an earlier production version: "
                              f"nothing to roll back to")
     previous = moves[-1]["production_before"]
-    load_model(store, name, previous)  # refuse to roll back onto a damaged model
+    from train.scoring import load_scorer
+
+    load_scorer(store, name, previous)  # refuse to roll back onto a damaged model
     registry.set_alias(store, name, "production", previous)
     registry.record_decision(store, name, {"action": "rollback", "from": current, "to": previous, "promoted": True,
                                            "candidate": previous, "production_before": None,

@@ -18,15 +18,16 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from crosslake.cli import STAGES
-from crosslake.config import Config
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+    from crosslake.config import Config
+    from workloads.base import Workload
 
 NAME = "pipeline"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
@@ -48,6 +49,8 @@ class PipelineResult:
         lines = ["", "crosslake pipeline: done", ""]
         for _stage, result, _ in self.stages:
             lines.append(result.report())
+            if hasattr(result, "comparison") and (table := result.comparison()):  # promote: each contender, winner
+                lines.append(table)
         lines.append("")
         lines.append("time per stage: " + ", ".join(f"{s} {sec:.0f}s" for s, _, sec in self.stages)
                      + f" (total {sum(sec for *_, sec in self.stages):.0f}s)")
@@ -56,31 +59,18 @@ class PipelineResult:
 
 def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: str | None = None) -> PipelineResult:
     from crosslake import ledger
-    from jobs import clean, features, generate, ingest, score, train
+    from workloads import pick
 
     result = PipelineResult()
-    if dataset:
-        steps = _dataset_steps(cfg, dataset, regenerate)
-    else:
-        source = Path(cfg.source.path)
-        steps = [("ingest", ingest.run), ("clean", clean.run), ("features", features.run), ("train", train.run),
-                 ("promote", promote), ("score", score.run)]
-        if regenerate or (not source.exists() and not source.name.endswith((".tar.gz", ".tgz"))):
-            log.info("no corpus at %s: generating a synthetic one", source)
-            steps.insert(0, ("generate", generate.run))
-        if "scoring" not in cfg.cluster.roles:
-            log.info("cluster %s does not score: scoring runs on the scoring side (`crosslake score` there)",
-                     cfg.cluster.name)
-            steps = [s for s in steps if s[0] != "score"]
-    options = {"dataset": dataset} if dataset else {}
+    steps = _steps(cfg, pick(cfg, dataset), regenerate)
     for i, (stage, fn) in enumerate(steps, 1):
         log.info("stage %d/%d: %s", i, len(steps), stage)
         started = time.monotonic()
         if stage == "generate":  # writes files, not tables: nothing for the ledger
-            outcome = fn(spark, cfg, **options)
+            outcome = fn(spark, cfg)
         else:
             with ledger.run(spark, cfg, stage):
-                outcome = fn(spark, cfg, **options)
+                outcome = fn(spark, cfg)
         result.stages.append((stage, outcome, time.monotonic() - started))
     return result
 
@@ -92,16 +82,29 @@ def promote(spark: SparkSession, cfg: Config, dataset: str | None = None):
     return models.run(spark, cfg, action="promote", dataset=dataset)
 
 
-def _dataset_steps(cfg: Config, dataset: str, regenerate: bool) -> list[tuple[str, Any]]:
-    from jobs import clean, features, generate, ingest, train
+def _steps(cfg: Config, workload: Workload, regenerate: bool) -> list[tuple[str, Callable]]:
+    """[generate] -> ingest -> clean -> features -> train -> promote [-> score], each a
+    function of (spark, cfg) over the one workload: generate when asked or when the workload
+    has no source yet; score where the workload is scored and this cluster has that role."""
+    from functools import partial
 
-    ds = cfg.dataset(dataset)
-    steps = [("ingest", ingest.run), ("clean", clean.run), ("features", features.run), ("train", train.run),
-             ("promote", promote)]
-    missing = ds.source.format == "csv" and not Path(ds.source.path).exists()
+    from jobs import score, train
+    from stages import clean, features, ingest
+
+    options = workload.options()  # the model jobs pick the same workload from these
+    steps = [("ingest", partial(ingest.run, workload=workload)), ("clean", partial(clean.run, workload=workload)),
+             ("features", partial(features.run, workload=workload)), ("train", partial(train.run, **options)),
+             ("promote", partial(promote, **options))]
+    if workload.scores:
+        if "scoring" in cfg.cluster.roles:
+            steps.append(("score", partial(score.run, **options)))
+        else:
+            log.info("cluster %s does not score: scoring runs on the scoring side (`crosslake score` there)",
+                     cfg.cluster.name)
+    missing = workload.missing_source()
     if regenerate or missing:
-        log.info("no files at %s: generating the example data", ds.source.path)
-        steps.insert(0, ("generate", generate.run))
+        log.info("%s", missing or workload.generate_reason())
+        steps.insert(0, ("generate", lambda _spark, cfg: workload.generate(cfg)))
     return steps
 
 

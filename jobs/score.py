@@ -1,11 +1,15 @@
 """Score: the latest (or a chosen) model -> predictions for a Delta table's reviews.
 
-    crosslake score [--model-version N|production|candidate] [--input-version N]
+    crosslake score [--model-version N|production|candidate] [--input-version N] [--dataset NAME]
     spark-submit --jars <.jars/*.jar, comma-separated> jobs/score.py
 
-Tokenises with the model's own vocabulary, scores with a batch (Arrow) UDF and merges
+Scores through the model's stored encoder and the one scoring path (train/scoring.py: a
+torch model through a batch (Arrow) UDF, a Spark ML baseline natively) and merges
 into the predictions table by (review_id, model_version): every row names the model
 version and the input table and version it came from; re-scoring replaces, never doubles.
+With --dataset NAME: the dataset's silver rows (test split and unlabelled rows) with its
+production model -> <name>_predictions, by (business keys, model_version), each row
+carrying _source/_source_row from silver (the file and line, or database row, it came from).
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from crosslake.config import Config
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
-    from crosslake import lake
     from pyspark.sql import SparkSession
+
+    from crosslake import lake
 
 NAME = "score"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
@@ -35,6 +40,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--model-version", help="a version number or an alias (candidate, production); "
                                                 "default: production if set, else the latest")
     parser.add_argument("--input-version", type=arguments.version, help="input table version (default: latest)")
+    parser.add_argument("--dataset", help="score a tabular dataset declared under datasets: in conf/ with its "
+                                          "production model (<name>_silver -> <name>_predictions, model <name>_mlp)")
 
 
 @dataclass
@@ -49,53 +56,60 @@ class ScoreResult:
     def report(self) -> str:
         acc = f"; accuracy on the {self.input_table} rows that have labels: {self.labelled_accuracy:.4f}" \
             if self.labelled_accuracy is not None else ""
-        return (f"predictions: {self.table.path} (version {self.table.version}, {self.table.rows:,} rows)\n"
+        return (f"{self.table.name}: {self.table.path} (version {self.table.version}, {self.table.rows:,} rows)\n"
                 f"  scored {self.scored:,} rows of {self.input_table} version {self.input_version} "
                 f"with model v{self.model_version}{acc}")
 
 
 def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = None,
-        input_version: int | None = None) -> ScoreResult:
+        input_version: int | None = None, dataset: str | None = None) -> ScoreResult:
+    from pyspark.sql import functions as F
+
     from crosslake import lake, ledger, quality
     from expectations.predictions import predictions_suite
     from expectations.suite import run_checks
-    from pyspark.sql import functions as F
-    from serving.udf import broadcast_model, with_predictions
     from train import registry
-    from train.store import load_model
-    from transforms.features import with_token_ids, with_tokens
+    from train.scoring import load_scorer
 
-    model_version = registry.resolve(cfg.model_store, cfg.models.name, model_version)
-    stored = load_model(cfg.model_store, cfg.models.name, model_version)  # fails fast, on the driver
-    ledger.record_input(f"model:{stored.name}", stored.version)
-    name = cfg.score.input_table
+    if dataset:  # a declared dataset: its silver rows, its model, its predictions table
+        ds = cfg.dataset(dataset)
+        model_name, name, out_table = f"{dataset}_mlp", f"{dataset}_silver", f"{dataset}_predictions"
+        keys, label = list(ds.keys), ds.label
+        lineage = ["_source", "_source_row"]  # a prediction traces to its source file/line or database row
+    else:
+        model_name, name, out_table = cfg.models.name, cfg.score.input_table, "predictions"
+        keys, label, lineage = ["review_id"], "label", []
+    model_version = registry.resolve(cfg.model_store, model_name, model_version)
+    scorer = load_scorer(cfg.model_store, model_name, model_version)  # fails fast, on the driver
+    ledger.record_input(f"model:{scorer.name}", scorer.version)
     input_version = lake.pinned_version(spark, cfg, name, input_version)
-    max_len = stored.metadata["spec"]["max_len"]
-    rows = lake.read_table(spark, cfg, name, version=input_version).filter(F.col("split").isin(*cfg.score.splits))
+    wanted = F.col("split").isin(*cfg.score.splits)
+    if dataset:  # a dataset's unlabelled rows are what it has instead of an unsup split
+        wanted = wanted | F.col(f"`{label}`").isNull()
+    rows = lake.read_table(spark, cfg, name, version=input_version).filter(wanted)
+    truth = F.col(f"`{label}`").cast("int") if dataset else F.col("label")
     predictions = (
-        rows.transform(with_tokens)
-        .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
-        .transform(with_predictions, model=broadcast_model(spark, cfg.model_store, stored),
-                   max_len=max_len, batch_size=cfg.score.batch_size)
-        .select("review_id", "split", "label", "probability", "prediction",
-                F.lit(stored.name).alias("model_name"), F.lit(stored.version).alias("model_version"),
-                F.lit(name).alias("input_table"), F.lit(input_version).alias("input_version"),
+        scorer.score(spark, rows.withColumn("_truth", truth), batch_size=cfg.score.batch_size)
+        .select(*keys, "split", F.col("_truth").alias("label"), "probability", "prediction",
+                F.lit(scorer.name).alias("model_name"), F.lit(scorer.version).alias("model_version"),
+                *([F.lit(scorer.kind).alias("model_kind")] if dataset else []),
+                F.lit(name).alias("input_table"), F.lit(input_version).alias("input_version"), *lineage,
                 F.current_timestamp().alias("scored_at"))
     ).cache()
     run_id = quality.run_id()
-    checks = run_checks(predictions, predictions_suite(), "output")
-    quality.block_if_failed(spark, cfg, checks, run_id, "predictions", "check the model and the input rows.")
-    version = lake.write_table(predictions, cfg, "predictions", mode="upsert")
-    quality.record_results(spark, cfg, checks, run_id, table_version=version, table="predictions")
+    checks = run_checks(predictions, predictions_suite(keys, name=out_table), "output")
+    quality.block_if_failed(spark, cfg, checks, run_id, out_table, "check the model and the input rows.")
+    version = lake.write_table(predictions, cfg, out_table, mode="upsert")
+    quality.record_results(spark, cfg, checks, run_id, table_version=version, table=out_table)
     predictions.unpersist()
-    table = lake.read_table(spark, cfg, "predictions", version=version)
-    this_run = table.filter((F.col("model_version") == stored.version) & (F.col("input_version") == input_version))
+    table = lake.read_table(spark, cfg, out_table, version=version)
+    this_run = table.filter((F.col("model_version") == scorer.version) & (F.col("input_version") == input_version))
     stats = this_run.agg(F.count("*").alias("n"),
                          F.avg(F.when(F.col("label").isNotNull(),
                                       (F.col("label") == F.col("prediction")).cast("double"))).alias("acc")).first()
     ledger.record_count("scored", stats.n)
-    return ScoreResult(stored.version, name, input_version, stats.n, stats.acc,
-                       lake.TableInfo("predictions", cfg.table_path("predictions"), version, table.count()))
+    return ScoreResult(scorer.version, name, input_version, stats.n, stats.acc,
+                       lake.TableInfo(out_table, cfg.table_path(out_table), version, table.count()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -44,14 +44,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--host", help="address to listen on (default: serve.host)")
     parser.add_argument("--port", type=int, help="port (default: serve.port; 0 picks a free one)")
     parser.add_argument("--model-version", help="pin a version or alias (default: follow production)")
+    parser.add_argument("--dataset", help="serve the JSON API (POST /api/predict with a record) of a tabular "
+                                          "dataset's production model (<name>_mlp)")
 
 
 def run(_spark, cfg: Config, *, host: str | None = None, port: int | None = None,
-        model_version: str | None = None) -> str:
+        model_version: str | None = None, dataset: str | None = None) -> str:
     from serving.server import ReviewServer
     from serving.web import create_app
 
-    app = create_app(cfg, model_version=model_version)
+    app = create_app(cfg, model_version=model_version, dataset=dataset)
     try:
         server = ReviewServer(app, host or cfg.serve.host, cfg.serve.port if port is None else port,
                               max_request_bytes=cfg.serve.max_request_bytes, max_chars=cfg.serve.max_chars)

@@ -30,8 +30,9 @@ They are not lost without a word: when the stream starts and before each micro-b
 zone is listed (crosslake/dropzone.py) and each such file is reported (a WARNING, a count,
 and one `stream_rejects` row, reason `file_not_read:<why>`). Files in sub-folders are read.
 
-Each micro-batch is tokenised with the production model's own vocabulary, scored with the
-batch UDF (serving/udf.py) and merged into `live_predictions` by review_id, inserting
+Each micro-batch is scored through the production model's stored encoder and the one
+scoring path (train/scoring.py: the batch UDF for a torch model, natively for a Spark ML
+baseline) and merged into `live_predictions` by review_id, inserting
 only ids not there yet.
 
 Exactly once: Structured Streaming writes a batch's offsets to the checkpoint (on the
@@ -186,22 +187,18 @@ class Scorer:
         self.source, self.pinned, self.result = source, pinned, result
         self.checkpoint, self.zone = checkpoint, zone
         self._query_id: str | None = None
-        self.stored = None
-        self.broadcast = None
+        self.stored = None  # the model's train.scoring.Scorer
 
     def model(self):
-        from serving.udf import broadcast_model
         from train import registry
-        from train.store import load_model
+        from train.scoring import load_scorer
 
         version = registry.resolve(self.cfg.model_store, self.cfg.models.name, self.pinned)
         if self.stored is None or self.stored.version != version:
             if self.stored is not None:
                 log.info("production model changed: v%d -> v%d (from the next rows on)", self.stored.version, version)
-            self.stored = load_model(self.cfg.model_store, self.cfg.models.name, version)
-            if self.broadcast is not None:
-                self.broadcast.unpersist()
-            self.broadcast = broadcast_model(self.spark, self.cfg.model_store, self.stored)
+                self.stored.release()
+            self.stored = load_scorer(self.cfg.model_store, self.cfg.models.name, version)
         return self.stored
 
     def rows(self, batch: DataFrame) -> DataFrame:
@@ -236,13 +233,10 @@ class Scorer:
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         from crosslake import lake
         from pyspark.sql import functions as F
-        from serving.udf import with_predictions
-        from transforms.features import with_token_ids, with_tokens
         from transforms.scoring import rejected_rows, REPEATED, RESENT, SCORED, with_outcome
 
         started = time.time()
         stored = self.model()
-        max_len = stored.metadata["spec"]["max_len"]
         ignored = 0
         if self.zone is not None:
             ignored = self.zone.check(batch_id)
@@ -276,11 +270,8 @@ class Scorer:
                     F.lit(self.query_id()).alias("query_id"), F.lit(batch_id).cast("long").alias("batch_id")),
                     self.cfg, "stream_inputs", mode="append",
                     txn=(f"crosslake-stream-inputs:{self.query_id()}", batch_id))
-                predictions = (good.select("review_id", "text", "received_at")
-                               .transform(with_tokens)
-                               .transform(with_token_ids, vocab=stored.vocabulary, max_len=max_len)
-                               .transform(with_predictions, model=self.broadcast, max_len=max_len,
-                                          batch_size=self.cfg.score.batch_size)
+                predictions = (stored.score(self.spark, good.select("review_id", "text", "received_at"),
+                                            batch_size=self.cfg.score.batch_size)
                                .select("review_id", "probability", "prediction",
                                        F.lit(stored.name).alias("model_name"),
                                        F.lit(stored.version).alias("model_version"),

@@ -119,7 +119,8 @@ def run(spark: SparkSession, cfg: Config, *, grid: list[str], dataset: str | Non
         trial_cfg = _with_train_settings(cfg, params, dataset)
         started = time.monotonic()
         with ledger.run(spark, trial_cfg, "train"):
-            trained = train.run(spark, trial_cfg, gold_version=gold_version, dataset=dataset)
+            # trials store no baselines (they do not depend on the trial's settings): `crosslake train` does
+            trained = train.run(spark, trial_cfg, gold_version=gold_version, dataset=dataset, baselines=False)
         meta = load_metadata(cfg.model_store, model_name, trained.model_version)
         best_val = max(h["val_accuracy"] for h in meta["metrics"]["history"])
         result.rows.append((result.sweep_id, i, json.dumps(params, sort_keys=True), model_name,

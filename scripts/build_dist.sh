@@ -20,7 +20,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-packages = ["crosslake", "jobs", "transforms", "expectations", "train", "sources", "serving"]
+packages = ["crosslake", "jobs", "transforms", "expectations", "train", "sources", "serving", "stages", "workloads"]
 with zipfile.ZipFile(Path(sys.argv[1]) / "crosslake.zip", "w", zipfile.ZIP_DEFLATED) as zf:
     for package in packages:
         for path in sorted(Path(package).rglob("*.py")):

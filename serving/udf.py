@@ -1,4 +1,5 @@
-"""Score token-id arrays with a stored model inside Spark, a batch at a time.
+"""Score model-input arrays (token ids, feature vectors) with a stored torch model inside
+Spark, a batch at a time (train/scoring.py's Scorer.score calls it for torch kinds).
 
 The driver reads the model's weights once (checksum verified) and broadcasts them: each
 executor receives them once, and no executor needs access to the model store or its
@@ -26,7 +27,8 @@ def broadcast_model(spark, store: str, stored: StoredModel):
 
 def with_predictions(df: DataFrame, *, model, max_len: int, batch_size: int,
                      ids_col: str = "token_ids") -> DataFrame:
-    """Requires: <ids_col> (array<int> of max_len). Adds: probability (P(positive)), prediction (0/1).
+    """Requires: <ids_col> (array of max_len: int token ids for a text model, floats for a
+    tabular one). Adds: probability (P(positive)), prediction (0/1).
     `model` is what broadcast_model returned."""
 
     def make_predict_fn():
@@ -37,9 +39,10 @@ def with_predictions(df: DataFrame, *, model, max_len: int, batch_size: int,
         torch.set_num_threads(1)  # one thread per Spark task slot; Spark provides the parallelism
         weights, meta = model.value
         net = model_from_bytes(weights, meta, where=f"broadcast {meta['name']} v{meta['version']}")
+        dtype = np.float32 if meta["spec"].get("kind") == "tabular_mlp" else np.int64
 
         def predict(ids: np.ndarray) -> np.ndarray:
-            return predict_proba(net, torch.from_numpy(ids.astype(np.int64))).numpy()
+            return predict_proba(net, torch.from_numpy(ids.astype(dtype))).numpy()
 
         return predict
 

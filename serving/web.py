@@ -8,6 +8,10 @@ page without a restart.
 
 Routes: GET / (the form), POST / (the form with the verdict), POST /api/predict (JSON
 {"text": ...} -> {"verdict", "label", "probability", "confidence", "model", ...}), GET /healthz.
+Served for a tabular dataset (`crosslake serve --dataset NAME`), POST /api/predict takes
+{"record": {"column": value, ...}} (values as JSON types or text, cleaned as silver was) and
+answers {"dataset", "label_column", "prediction", "probability", "confidence", "model"}
+from the dataset's production model, whatever its kind (the MLP or a baseline).
 
 Cannot judge: a verdict needs words the model knows. When none of the tokens the model
 reads (the first max_len, tokenised exactly as in training) is in its vocabulary, or
@@ -33,7 +37,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-import torch
 from flask import Flask, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -41,8 +44,8 @@ from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from serving.server import too_large_message
 from train import registry
-from train.store import StoredModel, load_model, predict_proba
-from transforms.tokens import OOV_ID, PAD_ID, ids_of, tokenize
+from train.encoders import TextEncoder
+from train.scoring import Scorer, load_scorer
 
 log = logging.getLogger(__name__)
 
@@ -132,30 +135,35 @@ class ModelHolder:
     """The model the page answers with: the pinned version, or whatever `production` points
     at (re-read at most every `reload_seconds`)."""
 
-    def __init__(self, cfg: Config, pinned: str | None = None):
-        self.cfg, self.pinned = cfg, pinned
-        self.stored: StoredModel | None = None
+    def __init__(self, cfg: Config, pinned: str | None = None, name: str | None = None):
+        self.cfg, self.pinned, self.name = cfg, pinned, name or cfg.models.name
+        self.stored: Scorer | None = None
         self.checked = 0.0
         self.lock = threading.Lock()
 
-    def get(self) -> StoredModel:
+    def get(self) -> Scorer:
         with self.lock:
             now = time.monotonic()
             if self.stored is None or now - self.checked >= self.cfg.serve.reload_seconds:
-                version = registry.resolve(self.cfg.model_store, self.cfg.models.name, self.pinned)
+                version = registry.resolve(self.cfg.model_store, self.name, self.pinned)
                 if self.stored is None or self.stored.version != version:
-                    self.stored = load_model(self.cfg.model_store, self.cfg.models.name, version)
+                    self.stored = load_scorer(self.cfg.model_store, self.name, version)
                     log.info("review page: serving %s v%d", self.stored.name, version)
                 self.checked = now
             return self.stored
 
 
-def predict(stored: StoredModel, text: str, min_known_fraction: float = 0.0) -> Verdict | CannotJudge:
+def predict(stored: Scorer, text: str, min_known_fraction: float = 0.0) -> Verdict | CannotJudge:
     """The model's verdict, or CannotJudge when none (or fewer than min_known_fraction) of
-    the tokens it reads are in its vocabulary."""
-    ids = ids_of(tokenize(text), stored.vocabulary, stored.metadata["spec"]["max_len"])
-    read = [i for i in ids if i != PAD_ID]  # the tokens the model reads: the first max_len
-    known = sum(1 for i in read if i != OOV_ID)
+    the tokens it reads are in its vocabulary. Any stored kind (the CNN, or a baseline
+    promoted in its place) answers through the one scoring path (train/scoring.py)."""
+    if not isinstance(stored, Scorer):  # a train.store.StoredModel (the notebook): score it the same way
+        stored = load_scorer(str(stored.path).rsplit("/", 2)[0], stored.name, stored.version)
+    if not isinstance(stored.encoder, TextEncoder):
+        raise InputError(f"the model {stored.name} v{stored.version} scores {stored.encoder.dataset} records, not "
+                         f"review texts: POST /api/predict with {{\"record\": {{...}}}}", 400)
+    known, n_read = stored.encoder.known_words(text)  # of the tokens the model reads: the first max_len
+    read = range(n_read)
     if known == 0 or known < min_known_fraction * len(read):
         if not read:
             reason, message = "no_known_words", "the text has no words, only symbols or characters the model does not read"
@@ -167,7 +175,7 @@ def predict(stored: StoredModel, text: str, min_known_fraction: float = 0.0) -> 
                 f"only {known:,} of its {len(read):,} words are in the model's vocabulary; a verdict needs at "
                 f"least {min_known_fraction:.0%} (serve.min_known_fraction)")
         return CannotJudge(reason, f"cannot judge this text: {message}", stored.name, stored.version, known, len(read))
-    p = float(predict_proba(stored.model, torch.tensor([ids]))[0])
+    p = float(stored.predict_records([text])[0])
     label = "positive" if p >= 0.5 else "negative"
     return Verdict(label, p, max(p, 1 - p), stored.name, stored.version, known, len(read))
 
@@ -184,9 +192,12 @@ def _no_duplicate_keys(pairs):
     return value
 
 
-def json_review(content_type: str | None, mimetype: str, charset: str | None, body: bytes):
-    """The `text` field of an API request, or InputError saying exactly what is wrong."""
-    fix = 'send {"text": "..."} with Content-Type: application/json'
+TEXT_FIX = 'send {"text": "..."} with Content-Type: application/json'
+
+
+def json_object(content_type: str | None, mimetype: str, charset: str | None, body: bytes,
+                fix: str = TEXT_FIX) -> dict:
+    """The JSON object of an API request, or InputError saying exactly what is wrong."""
     if not content_type:
         raise InputError(f"the request has no Content-Type: {fix}", 415)
     if mimetype != "application/json":
@@ -209,16 +220,51 @@ def json_review(content_type: str | None, mimetype: str, charset: str | None, bo
     except ValueError as exc:  # JSONDecodeError, or a number too long for int() (over 4,300 digits)
         where = (f"{exc.msg} at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError)
                  else str(exc).split(";")[0])
-        raise InputError(f"the body is not valid JSON ({where}): "
-                         f"send an object with the review in a field named 'text'") from None
+        hint = "send an object with the review in a field named 'text'" if fix == TEXT_FIX else fix.split(" with ")[0]
+        raise InputError(f"the body is not valid JSON ({where}): {hint}") from None
     if not isinstance(value, dict):
-        raise InputError(f"the JSON is {_kind(value)}, not an object: send the review in a field named 'text', "
-                         f'{{"text": "..."}}')
+        what = ("send the review in a field named 'text', {\"text\": \"...\"}" if fix == TEXT_FIX
+                else fix.split(" with ")[0])
+        raise InputError(f"the JSON is {_kind(value)}, not an object: {what}")
+    return value
+
+
+def json_review(content_type: str | None, mimetype: str, charset: str | None, body: bytes):
+    """The `text` field of an API request, or InputError saying exactly what is wrong."""
+    value = json_object(content_type, mimetype, charset, body)
     if "text" not in value:
         raise InputError("the JSON object has no field named 'text': send the review as {\"text\": \"...\"}")
     if not isinstance(value["text"], str):
         raise InputError(f"the field 'text' must be a string, got {_kind(value['text'])}")
     return value["text"]
+
+
+RECORD_FIX = 'send {"record": {"column": value, ...}} with Content-Type: application/json'
+
+
+def json_record(content_type: str | None, mimetype: str, charset: str | None, body: bytes) -> dict:
+    """The `record` object of an API request to a tabular model."""
+    value = json_object(content_type, mimetype, charset, body, RECORD_FIX)
+    record = value.get("record")
+    if not isinstance(record, dict):
+        raise InputError(f"the JSON object needs a field 'record' holding an object, got "
+                         f"{_kind(record) if 'record' in value else 'none'}: {RECORD_FIX}")
+    for column, v in record.items():
+        if isinstance(v, (dict, list)):
+            raise InputError(f"the field '{column}' of the record is {_kind(v)}: send a number, text, boolean or null")
+    return record
+
+
+def predict_record(stored: Scorer, record: dict) -> dict:
+    """A tabular model's answer for one record (values as JSON types or as text)."""
+    try:
+        p = float(stored.predict_records([record])[0])
+    except CrosslakeError as exc:  # a value that is not what its column holds
+        raise InputError(str(exc)) from None
+    enc = stored.encoder
+    return {"dataset": enc.dataset, "label_column": enc.label, "prediction": int(p >= 0.5), "probability": p,
+            "confidence": max(p, 1 - p), "model": {"name": stored.name, "version": stored.version,
+                                                  "kind": stored.kind}}
 
 
 def _kind(value) -> str:
@@ -247,14 +293,16 @@ def checked_text(raw, max_chars: int) -> str:
     return text
 
 
-def create_app(cfg: Config, *, model_version: str | None = None) -> Flask:
+def create_app(cfg: Config, *, model_version: str | None = None, dataset: str | None = None) -> Flask:
     min_known = cfg.serve.min_known_fraction
     if not 0.0 <= min_known <= 1.0:
         raise ConfigError(f"serve.min_known_fraction must be between 0 and 1 (the share of a text's words the "
                           f"model must know to judge it), got {min_known}")
     app = Flask("crosslake-review")
     app.config["MAX_CONTENT_LENGTH"] = cfg.serve.max_request_bytes
-    holder = ModelHolder(cfg, model_version)
+    if dataset:
+        cfg.dataset(dataset)  # a clear error for an undeclared dataset
+    holder = ModelHolder(cfg, model_version, f"{dataset}_mlp" if dataset else cfg.models.name)
     max_chars = cfg.serve.max_chars
 
     def page(status: int = 200, **values):
@@ -287,6 +335,15 @@ def create_app(cfg: Config, *, model_version: str | None = None) -> Flask:
 
     @app.post("/api/predict")
     def score_api():
+        if dataset:
+            try:
+                record = json_record(request.content_type, request.mimetype, request.mimetype_params.get("charset"),
+                                     request.get_data(cache=False))
+                return jsonify(predict_record(holder.get(), record))
+            except InputError as exc:
+                return jsonify(error=str(exc)), exc.status
+            except CrosslakeError as exc:
+                return jsonify(error=f"no model to answer with: {exc}"), 503
         try:
             # get_data reads at most MAX_CONTENT_LENGTH bytes (413 beyond), chunked or not
             raw = json_review(request.content_type, request.mimetype, request.mimetype_params.get("charset"),

@@ -46,12 +46,14 @@ def set_alias(store: str, name: str, alias: str, version: int) -> None:
 
 
 def resolve(store: str, name: str, ref: str | int | None) -> int:
-    """A version from a number, an alias, or None (production if set, else the latest)."""
+    """A version from a number, an alias, or None (production if set, else the candidate,
+    else the latest)."""
     available = versions(store, name)
     if not available:
         raise CrosslakeError(f"no model '{name}' in {model_dir(store, name)}: run `crosslake train` first")
-    if ref is None:
-        return aliases(store, name).get("production", available[-1])
+    if ref is None:  # a baseline stored after its candidate is not "the latest model" by itself
+        current = aliases(store, name)
+        return current.get("production", current.get("candidate", available[-1]))
     if isinstance(ref, int) or str(ref).lstrip("v").isdigit():
         version = int(str(ref).lstrip("v"))
         if version not in available:

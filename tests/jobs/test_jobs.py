@@ -320,7 +320,8 @@ def test_two_process_training_sees_disjoint_shards_and_lands_near_one_process(bu
     assert train.main(args(lake_dir, "--set", "train.epochs=2", "--set", "train.batch_size=32",
                            "--set", "train.processes=2")) == 0
     two = load_model(built.model_store, built.models.name).metadata  # loads: checksum and weights intact
-    assert two["processes"] == 2 and two["version"] == one["version"] + 1
+    # each run stores its CNN and then its TF-IDF baseline: the next CNN is two versions on
+    assert two["processes"] == 2 and two["version"] == one["version"] + 2
     rows = two["data"]["rows"]
     (train0, val0, test0), (train1, val1, test1) = two["rows_per_process"]
     assert train0 == train1 == -(-rows["train"] // 2)  # padded to equal steps, at most one row repeated

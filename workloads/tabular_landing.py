@@ -1,5 +1,5 @@
-"""Ingest a declared dataset: CSV or Parquet files -> <name>_bronze, one row per record;
-a JDBC source is landed by its extract (jobs/extract.py) instead.
+"""How a declared dataset lands: CSV or Parquet files -> its bronze table, one row per
+record; a JDBC source is landed by its extract (jobs/extract.py) instead.
 
 Files are judged before anything is written: a file whose header lacks a declared
 column, or has an undeclared one (unless extra_columns: ignore), stops the ingest with
@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from crosslake import lake, ledger
 from crosslake.config import Config, DatasetConfig
 from crosslake.errors import ConfigError, CrosslakeError
+from crosslake.files import list_files, read_files
 from crosslake.runner import new_run_id
-
-if TYPE_CHECKING:
-    from crosslake import lake
-    from pyspark.sql import DataFrame, SparkSession
+from transforms.tabular import (
+    RECORD_SCHEMA, explode_csv_records, header_problems, records_from_columns, shown_name,
+)
 
 log = logging.getLogger(__name__)
 SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
@@ -43,11 +46,9 @@ class DatasetIngestResult:
                 f"{self.rows_added:,} new or changed")
 
 
-def run(spark: SparkSession, cfg: Config, name: str, *, source: str | None = None, full: bool = False):
-    from crosslake import lake, ledger
-    from pyspark.sql import functions as F
-    from transforms.tabular import header_problems, shown_name
-
+def land(spark: SparkSession, cfg: Config, name: str, table: str, *, source: str | None = None,
+         full: bool = False):
+    """Land dataset `name`'s records in the bronze `table`: see the module docstring."""
     ds = cfg.dataset(name)
     if ds.source.format == "jdbc":
         from jobs import extract
@@ -72,7 +73,6 @@ def run(spark: SparkSession, cfg: Config, name: str, *, source: str | None = Non
                  "ignore)", name, ", ".join(ignored))
     bronze = (records.withColumn("_ingested_at", F.current_timestamp())
               .withColumn("_run_id", F.lit(_run_id()).cast("string")))
-    table = f"{name}_bronze"
     path = cfg.table_path(table)
     prior = lake.current_version(spark, path) if lake.exists(spark, path) else None
     version = lake.write_table(bronze, cfg, table, mode="upsert")
@@ -90,8 +90,6 @@ def run(spark: SparkSession, cfg: Config, name: str, *, source: str | None = Non
 
 
 def _data_files(spark: SparkSession, where: str, fmt: str) -> list[tuple]:
-    from crosslake.files import list_files
-
     try:
         listed = list_files(spark, [where], SUFFIX[fmt])
     except FileNotFoundError:
@@ -108,9 +106,6 @@ def _data_files(spark: SparkSession, where: str, fmt: str) -> list[tuple]:
 
 
 def _csv_records(spark: SparkSession, files: list[tuple], ds: DatasetConfig) -> DataFrame:
-    from crosslake.files import read_files
-    from transforms.tabular import explode_csv_records
-
     src = ds.source
     contents = read_files(spark, sorted({f[0].rsplit("/", 1)[0] for f in files}), SUFFIX["csv"])
     wanted = spark.createDataFrame([(f[0],) for f in files], "path string")
@@ -121,9 +116,6 @@ def _csv_records(spark: SparkSession, files: list[tuple], ds: DatasetConfig) -> 
 def _parquet_records(spark: SparkSession, files: list[tuple]) -> DataFrame:
     """Each file read on its own, so a file missing a column is caught (a multi-file read
     would fill it with nulls) and a corrupt file is named."""
-    from pyspark.sql import functions as F
-    from transforms.tabular import RECORD_SCHEMA, records_from_columns
-
     parts = []
     for path, length, _ in files:
         if length == 0:
@@ -147,14 +139,10 @@ def _parquet_records(spark: SparkSession, files: list[tuple]) -> DataFrame:
 
 def _changed_rows(spark: SparkSession, cfg: Config, table: str) -> int:
     """Rows the table's last commit inserted or updated."""
-    from crosslake import lake
-
     metrics = lake.history(spark, cfg, table, 1).first().operationMetrics or {}
     return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
 
 
 def _run_id() -> str:
-    from crosslake import ledger
-
     current = ledger.current()
     return current.run_id if current else new_run_id()

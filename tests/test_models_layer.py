@@ -1,0 +1,230 @@
+"""The models layer: encoders stored with the model, one scoring path, baselines registered
+as model versions, promotion picking the best on the frozen test set."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from pyspark.sql import functions as F
+
+from crosslake import lake
+from crosslake.config import load_config
+from jobs import clean, features, generate, ingest, models, score, train
+from train import registry
+from train.encoders import TabularEncoder, TextEncoder, from_json
+from train.promotion import Contender, decide
+from train.scoring import load_scorer
+from train.store import load_metadata, versions
+
+LAKE_ROOTS: dict[str, str] = {}
+TEXTS = ["A GREAT film, truly great!", "dull... and boring; isn't it?", "", "Ünïcode café 42 don't", None]
+
+
+def test_text_encoder_round_trips_and_matches_the_spark_path(spark):
+    enc = TextEncoder({"great": 2, "film": 3, "dull": 4, "isn't": 5, "42": 6, "caf": 7}, max_len=5)
+    again = from_json(enc.to_json())
+    assert again == enc and json.loads(enc.to_json())["tokenizer"]["pattern"] == "[a-z0-9']+"
+    rows = [t for t in TEXTS if t is not None]
+    df = spark.createDataFrame([(i, t) for i, t in enumerate(TEXTS)], "id int, text string")
+    spark_ids = {r.id: r.model_input for r in enc.with_model_input(df).collect()}
+    assert spark_ids[4] == [0] * 5  # a null text reads as no tokens
+    local = again.encode_records(rows)
+    assert local.dtype == np.int64 and local.shape == (4, 5)
+    assert [list(map(int, r)) for r in local] == [spark_ids[i] for i in range(4)]
+    assert list(local[0]) == [1, 2, 3, 1, 2]  # "a" unknown (1), then great, film, truly (1), great
+    words = {r.id: r.words for r in enc.with_words(df).collect()}
+    assert [words[i] for i in range(4)] == [again.words(t) for t in rows]
+
+
+def test_tabular_encoder_round_trips_and_matches_the_spark_path(spark):
+    slots = [
+        {"feature": "amount", "category": None, "kind": "numeric", "position": 0, "mean": 100.0, "std": 50.0},
+        {"feature": "grade", "category": "a", "kind": "categorical", "position": 1, "mean": None, "std": None},
+        {"feature": "grade", "category": "b", "kind": "categorical", "position": 2, "mean": None, "std": None},
+        {"feature": "grade", "category": "__other__", "kind": "other", "position": 3, "mean": None, "std": None},
+    ]
+    enc = TabularEncoder("loans", "defaulted", slots, {"amount": "double", "grade": "string"},
+                         {"trim": True, "null_values": ["", "NA"], "lowercase": ["grade"]})
+    again = from_json(enc.to_json())
+    assert again == enc and again.feature_names() == ["amount", "grade=a", "grade=b", "grade=(other)"]
+    silver = [(1, 150.0, "a", True), (2, None, "b", False), (3, 60.0, "z", None), (4, 100.0, None, True)]
+    df = spark.createDataFrame(silver, "id int, amount double, grade string, defaulted boolean")
+    out = {r.id: (r.model_input, r.label) for r in enc.with_model_input(df).collect()}
+    records = [{"amount": a, "grade": g} for _, a, g, _ in silver]
+    local = again.encode_records(records)
+    assert local.dtype == np.float32 and local.shape == (4, 4)
+    assert [list(map(float, r)) for r in local] == [out[i][0] for i in (1, 2, 3, 4)]
+    assert [out[i][1] for i in (1, 2, 3, 4)] == [1, 0, None, 1]
+    # a record from a web form: text values, cleaned as silver was (trim, lower case, null values)
+    assert again.encode_records([{"amount": " 150 ", "grade": " A "}, '{"amount": "NA", "grade": "B"}']).tolist() == \
+        [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
+    with pytest.raises(Exception, match="field 'amount' must be a number"):
+        again.encode_records([{"amount": "lots"}])
+    # scoring rows without the label column works too (the stream, the page's records)
+    assert enc.with_model_input(df.drop("defaulted")).columns == ["id", "amount", "grade", "model_input"]
+
+
+def test_promotion_rule_best_wins_ties_keep_production_then_the_candidate():
+    cand, base, prod = (Contender(3, "text_cnn", "candidate", 0.80), Contender(4, "tfidf_logreg", "baseline", 0.86),
+                        Contender(1, "text_cnn", "production", 0.84))
+    d = decide([cand, base, prod])
+    assert d.winner == base and d.promoted and abs(d.margin - 0.02) < 1e-12 and d.runner_up == prod
+    assert "a baseline beats the candidate" in d.reason(100, "silver v1")
+    tie = decide([Contender(3, "text_cnn", "candidate", 0.86), base, Contender(1, "text_cnn", "production", 0.86)])
+    assert tie.winner.role == "production" and not tie.promoted and tie.margin == 0
+    first = decide([Contender(3, "text_cnn", "candidate", 0.86), base])
+    assert first.winner.role == "candidate" and first.promoted
+    assert first.reason(10, "t").startswith("no production model yet")
+
+
+# -- a tiny text lake, with a deliberately weak candidate ---------------------------------------
+
+@pytest.fixture(scope="module")
+def weak(tmp_path_factory, spark):
+    """ingest -> clean -> features -> train with a learning rate so small that the CNN stays
+    a coin toss; its TF-IDF baseline is stored beside it."""
+    root = tmp_path_factory.mktemp("models_layer")
+    args = ["--profile", "test", "--lake-root", str(root / "lake"), "--set", f"source.path={root / 'aclImdb'}",
+            "--set", "train.epochs=1", "--set", "train.lr=0.0000001", "--set", "train.patience=1"]
+    assert generate.main([*args, "--train", "160", "--test", "120", "--unsup", "0"]) == 0
+    for job in (ingest, clean, features, train):
+        assert job.main(args) == 0, job.NAME
+    LAKE_ROOTS["weak"] = str(root / "lake")
+    return load_config("test", lake_root=str(root / "lake"))
+
+
+def test_training_stores_the_baseline_as_a_version_with_its_encoder_and_explanation(weak):
+    store, name = weak.model_store, weak.models.name
+    assert versions(store, name) == [1, 2]
+    cand, base = load_metadata(store, name, 1), load_metadata(store, name, 2)
+    assert cand["kind"] == "text_cnn" and "baseline_of" not in cand
+    assert base["kind"] == "tfidf_logreg" and base["baseline_of"] == 1
+    assert base["data"]["silver_table_name"] == cand["data"]["silver_table_name"] == "silver"
+    assert base["metrics"]["test_rows"] == cand["data"]["rows"]["test"]
+    shown = json.loads(models.run(None, weak, action="show", version="2"))
+    words = [w["word"] for w in shown["explain"]["top_positive"]]
+    assert shown["kind"] == "tfidf_logreg" and len(words) > 0
+    assert all(w["coefficient"] > 0 for w in shown["explain"]["top_positive"])
+    listing = models.run(None, weak, action="list")
+    assert "tfidf_logreg" in listing and "baseline of v1" in listing and "v2 tfidf_logreg" in listing
+    scorer = load_scorer(store, name, 2)
+    assert scorer.encoder == load_scorer(store, name, 1).encoder  # the same encoder.json
+
+
+def test_a_weak_candidate_loses_to_its_baseline_which_is_promoted_and_serves(weak, spark, capsys):
+    store, name = weak.model_store, weak.models.name
+    result = models.run(spark, weak, action="promote")
+    decision = registry.decisions(store, name)[-1]
+    by_version = {c["version"]: c for c in decision["contenders"]}
+    assert set(by_version) == {1, 2} and by_version[1]["role"] == "candidate" and by_version[2]["role"] == "baseline"
+    assert by_version[2]["accuracy"] > by_version[1]["accuracy"]
+    assert decision["winner"]["version"] == 2 and decision["promoted_version"] == 2 and decision["promoted"]
+    assert abs(decision["margin"] - (by_version[2]["accuracy"] - by_version[1]["accuracy"])) < 1e-12
+    assert registry.aliases(store, name)["production"] == 2
+    assert result.promoted and "v1 not promoted" in result.message and "baseline" in result.message
+    # the promoted baseline scores the predictions table natively: no Python UDF in the plan
+    assert score.main(["--profile", "test", "--lake-root", LAKE_ROOTS["weak"]]) == 0
+    predictions = lake.read_table(spark, weak, "predictions")
+    assert {r.model_version for r in predictions.select("model_version").distinct().collect()} == {2}
+    silver = lake.read_table(spark, weak, "silver").filter(F.col("split").isin(*weak.score.splits))
+    assert predictions.count() == silver.count()
+    scorer = load_scorer(store, name, 2)
+    plan = scorer.score(spark, silver)._jdf.queryExecution().executedPlan().toString()
+    assert "ArrowEvalPython" not in plan and "BatchEvalPython" not in plan
+    # Spark-free scoring (the page) agrees with the Spark path on the same rows
+    rows = silver.select("review_id", "text").orderBy("review_id").limit(20).collect()
+    spark_p = {r.review_id: r.probability for r in predictions.select("review_id", "probability").collect()}
+    local = scorer.predict_records([r.text for r in rows])
+    assert np.allclose(local, [spark_p[r.review_id] for r in rows], atol=1e-5)
+    # and the page's API answers with it
+    from serving.web import create_app
+
+    client = create_app(weak).test_client()
+    answer = client.post("/api/predict", json={"text": rows[0].text}).get_json()
+    assert answer["model"] == {"name": name, "version": 2}
+    assert abs(answer["probability"] - spark_p[rows[0].review_id]) < 1e-5
+
+
+# -- a tiny tabular lake (the loans example, from CSV) --------------------------------------------
+
+@pytest.fixture(scope="module")
+def loans(tmp_path_factory, spark):
+    root = tmp_path_factory.mktemp("models_loans")
+    args = ["--profile", "test", "--lake-root", str(root / "lake"), "--set", f"datasets.loans.source.path={root / 'loans'}",
+            "--set", "datasets.loans.train.epochs=2", "--dataset", "loans"]
+    assert generate.main([*args, "--rows", "400"]) == 0
+    for job in (ingest, clean, features, train):
+        assert job.main(args) == 0, job.NAME
+    LAKE_ROOTS["loans"] = str(root / "lake")
+    LAKE_ROOTS["loans_source"] = str(root / "loans")
+    return load_config("test", lake_root=str(root / "lake"),
+                       overrides=[f"datasets.loans.source.path={root / 'loans'}"])
+
+
+def test_tabular_baselines_are_versions_that_score_the_same_in_spark_and_without(loans, spark):
+    store = loans.model_store
+    assert versions(store, "loans_mlp") == [1, 2, 3]
+    kinds = {v: load_metadata(store, "loans_mlp", v) for v in (1, 2, 3)}
+    assert [kinds[v]["kind"] for v in (1, 2, 3)] == ["tabular_mlp", "logreg", "gbt"]
+    assert kinds[2]["baseline_of"] == kinds[3]["baseline_of"] == 1
+    assert kinds[1]["data"]["silver_table_name"] == "loans_silver"
+    shown = json.loads(models.run(None, loans, action="show", version="3", dataset="loans"))
+    names = load_scorer(store, "loans_mlp", 3).encoder.feature_names()
+    importances = shown["explain"]["feature_importances"]
+    assert importances and {f["feature"] for f in importances} <= set(names)
+    assert abs(sum(f["importance"] for f in importances) - 1) < 1e-3
+    logreg = json.loads(models.run(None, loans, action="show", version="2", dataset="loans"))["explain"]
+    assert {c["feature"] for c in logreg["top_positive"] + logreg["top_negative"]} <= set(names)
+    silver = lake.read_table(spark, loans, "loans_silver").orderBy("loan_id").limit(40)
+    records = [r.asDict() for r in silver.collect()]
+    for v in (1, 2, 3):
+        scorer = load_scorer(store, "loans_mlp", v)
+        in_spark = {r.loan_id: r.probability for r in scorer.score(spark, silver).collect()}
+        local = scorer.predict_records(records)
+        assert np.allclose(local, [in_spark[r["loan_id"]] for r in records], atol=1e-5), scorer.kind
+
+
+def test_a_dataset_is_scored_by_its_production_model_with_lineage_and_served(loans, spark):
+    store = loans.model_store
+    registry.set_alias(store, "loans_mlp", "production", 3)  # the GBT baseline serves
+    args = ["--profile", "test", "--lake-root", LAKE_ROOTS["loans"], "--set",
+            f"datasets.loans.source.path={LAKE_ROOTS['loans_source']}"]
+    assert score.main([*args, "--dataset", "loans"]) == 0
+    out = lake.read_table(spark, loans, "loans_predictions")
+    silver = lake.read_table(spark, loans, "loans_silver")
+    wanted = silver.filter((F.col("split") == "test") | F.col("defaulted").isNull())
+    assert out.count() == wanted.count() > 0
+    assert {tuple(r) for r in out.select("model_version", "model_kind", "input_table").distinct().collect()} == \
+        {(3, "gbt", "loans_silver")}
+    joined = out.join(silver.select("loan_id", F.col("_source").alias("s"), F.col("_source_row").alias("sr")),
+                      "loan_id")
+    assert joined.filter((F.col("_source") != F.col("s")) | (F.col("_source_row") != F.col("sr"))).count() == 0
+    plan = load_scorer(store, "loans_mlp", 3).score(spark, wanted)._jdf.queryExecution().executedPlan().toString()
+    assert "ArrowEvalPython" not in plan and "BatchEvalPython" not in plan
+    from serving.web import create_app
+
+    row = out.join(silver, "loan_id").orderBy("loan_id").first()
+    record = {c: row[c] for c in ("amount", "term_months", "annual_income", "employment_years", "home_ownership",
+                                  "purpose", "grade")}
+    client = create_app(loans, dataset="loans").test_client()
+    answer = client.post("/api/predict", json={"record": record}).get_json()
+    assert answer["model"] == {"name": "loans_mlp", "version": 3, "kind": "gbt"}
+    assert abs(answer["probability"] - row["probability"]) < 1e-5 and answer["prediction"] == row["prediction"]
+    bad = client.post("/api/predict", json={"record": {**record, "amount": "lots"}})
+    assert bad.status_code == 400 and bad.get_json()["error"] == "field 'amount' must be a number, got 'lots'"
+
+
+def test_the_pipeline_report_prints_every_contender_and_the_winner():
+    from jobs.models import PromoteResult
+    from jobs.pipeline import PipelineResult
+
+    decision = decide([Contender(1, "text_cnn", "candidate", 0.81), Contender(2, "tfidf_logreg", "baseline", 0.86)])
+    promoted = PromoteResult(True, "promoted sentiment_cnn v2 (the tfidf_logreg baseline) to production: ...",
+                             {"test_set": {"table": "silver", "version": 0, "rows": 200}, **decision.to_dict()})
+    report = PipelineResult([("promote", promoted, 1.0)]).report().splitlines()
+    at = report.index("model comparison on silver v0 (200 test rows):")
+    assert report[at + 1].split() == ["v2", "tfidf_logreg", "baseline", "0.8600", "<-", "winner"]
+    assert report[at + 2].split() == ["v1", "text_cnn", "candidate", "0.8100"]
+    assert PromoteResult(False, "sentiment_cnn v1 is already production").comparison() == ""

@@ -1,0 +1,175 @@
+"""What a workload is: everything the stages need that differs from one kind of data to another.
+
+The stages (stages/) are written once and never ask which dataset they run on; a Workload
+answers for them: which catalog tables it uses, how its records land, the pure parse of
+bronze, the row checks and the suite, how silver is made, how the encoder (the features
+table) is fitted and gold is made, and the model it trains. Kind-specific logic stays in
+transforms/ (pure functions); a workload module only wires those transforms together.
+
+The defaults below are what a simple workload needs: row checks from `row_checks()` and
+the suite, exact repeats dropped, failed rows quarantined with every column kept. The
+review and tabular workloads override the steps where their rules differ.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping
+
+if TYPE_CHECKING:
+    from pyspark.sql import Column, DataFrame, SparkSession
+
+    from crosslake.config import Config
+    from expectations.suite import CheckResult, Suite
+
+# The logical names every workload maps to its catalog tables.
+TABLE_ROLES = ("bronze", "silver", "quarantine", "features", "gold")
+
+
+@dataclass
+class Silver:
+    """What a workload makes of the flagged rows (all lazy, nothing counted yet).
+
+    quarantine: the rows quarantined, in the quarantine table's columns.
+    candidates: the rows that passed every row check; silver is these less exact repeats,
+                so candidates - silver is the count of repeats dropped.
+    silver:     the rows to publish, in the silver table's columns.
+    judged:     every row with a boolean `quarantined`: what the suite's input checks see.
+    cached:     frames the workload cached on the way, unpersisted when the stage is done.
+    """
+
+    quarantine: DataFrame
+    candidates: DataFrame
+    silver: DataFrame
+    judged: DataFrame
+    cached: list[DataFrame] = field(default_factory=list)
+
+
+class Workload:
+    """Base class: subclasses set the attributes and override the steps that differ."""
+
+    name: str                      # shown in logs and results: "reviews", or the dataset's name
+    dataset: str | None = None     # the --dataset value that picks it (None: the review corpus)
+    tables: Mapping[str, str]      # logical name (TABLE_ROLES) -> catalog table name
+    model_name: str                # the model the train stage registers for this workload
+    features_unit: str = "rows"    # what one row of the features table is, in the features report
+    label: str = "label"           # silver's label column
+    # (column, positive value) the label-skew check compares between quarantined and published
+    # rows, or None when the label is not a yes/no outcome
+    skew_label: tuple[str, Any] | None = None
+    # silver's columns (default make_silver: rows equal in these are exact repeats); None: all
+    silver_columns: tuple[str, ...] | None = None
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+
+    def table(self, role: str) -> str:
+        return self.tables[role]
+
+    # ---- ingest ---------------------------------------------------------------------
+    def land(self, spark: SparkSession, cfg: Config, *, source: str | None = None, full: bool = False) -> Any:
+        """Land the source's records in the bronze table; returns a result with report()."""
+        raise NotImplementedError(f"workload '{self.name}' has no ingest")
+
+    # ---- clean ----------------------------------------------------------------------
+    def suite(self) -> Suite:
+        raise NotImplementedError
+
+    def parse(self, bronze: DataFrame) -> DataFrame:
+        """Bronze rows -> parsed records (pure)."""
+        return bronze
+
+    def row_checks(self) -> dict[str, Column]:
+        """Row checks beside the suite's, as pass predicates (true: the row is fine)."""
+        return {}
+
+    def flag(self, parsed: DataFrame, suite: Suite) -> DataFrame:
+        """Every row with failed_checks (the names of the checks it fails) and `quarantined`."""
+        from pyspark.sql import functions as F
+
+        from transforms.quality import with_failed_checks
+
+        return (parsed.transform(with_failed_checks, {**self.row_checks(), **suite.row_predicates()})
+                .withColumn("quarantined", F.size("failed_checks") > 0))
+
+    def make_silver(self, flagged: DataFrame, *, bronze_version: int, run_id: str) -> Silver:
+        """Quarantine the failed rows (every column, stamped with the bronze version and run);
+        publish one copy of each passing row, in silver_columns."""
+        from pyspark.sql import functions as F
+
+        from transforms.quality import filter_failed, filter_passed
+
+        columns = [c for c in flagged.columns if c not in ("failed_checks", "quarantined")]
+        quarantine = flagged.transform(filter_failed).select(
+            *columns, "failed_checks", F.lit(bronze_version).alias("bronze_version"), F.lit(run_id).alias("run_id"),
+            F.current_timestamp().alias("quarantined_at"))
+        candidates = flagged.transform(filter_passed).select(*columns)
+        silver = candidates.select(*(self.silver_columns or columns)).dropDuplicates()
+        return Silver(quarantine, candidates, silver, flagged)
+
+    def with_extra_rows(self, spark: SparkSession, cfg: Config, silver: DataFrame) -> tuple[DataFrame, int]:
+        """Silver plus rows from elsewhere (reviews: labelled feedback), and how many."""
+        return silver, 0
+
+    def record_check_results(self, suite: Suite, reasons: dict[str, int], rows_in: int) -> list[CheckResult]:
+        """Results of the row checks beside the suite's (recorded like the suite's own)."""
+        from expectations.suite import CheckResult
+
+        return [CheckResult(suite=suite.name, check=name, group="row", expectation="crosslake.record_check",
+                            success=reasons.get(name, 0) == 0, observed_value=None,
+                            unexpected_count=reasons.get(name, 0), element_count=rows_in)
+                for name in self.row_checks()]
+
+    def quarantine_limit(self) -> tuple[str, float]:
+        """(the setting, its value) that limits the quarantined fraction, for the block message."""
+        return "clean.max_quarantine_fraction", self.cfg.clean.max_quarantine_fraction
+
+    def clean_hint(self) -> str:
+        """What to do when the silver publish is blocked."""
+        return f"inspect `crosslake tables show {self.table('quarantine')}`."
+
+    def empty_bronze(self, version: int) -> str:
+        return f"{self.table('bronze')} version {version} holds no records: nothing to clean"
+
+    # ---- features -------------------------------------------------------------------
+    def labelled(self, silver: DataFrame) -> DataFrame:
+        """The silver rows that become gold (model-ready, labelled)."""
+        from pyspark.sql import functions as F
+
+        return silver.filter(F.col(self.label).isNotNull())
+
+    def fit_encoder(self, labelled: DataFrame, silver_version: int) -> tuple[list, Any]:
+        """Rows of the features table learnt from the train split, and their schema."""
+        raise NotImplementedError(f"workload '{self.name}' has no features")
+
+    def make_gold(self, labelled: DataFrame, encoder: list, *, silver_version: int,
+                  encoder_version: int) -> DataFrame:
+        raise NotImplementedError
+
+    def gold_checks(self, gold: DataFrame, encoder: list) -> list[CheckResult]:
+        raise NotImplementedError
+
+    def gold_hint(self) -> str:
+        return f"check {self.table('silver')} and the features settings."
+
+    # ---- generate / pipeline --------------------------------------------------------
+    def generate(self, cfg: Config, **options: Any) -> Any:
+        """Write example source data; returns a result with report()."""
+        raise NotImplementedError(f"workload '{self.name}' has no generator")
+
+    def missing_source(self) -> str | None:
+        """Why the pipeline must generate data first (a log line), or None if there is a source."""
+        return None
+
+    def generate_reason(self) -> str:
+        """The log line when the pipeline generates data (asked, or no source yet)."""
+        return f"generating example data for {self.name}"
+
+    @property
+    def scores(self) -> bool:
+        """Whether the pipeline ends with batch scoring for this workload."""
+        return False
+
+    def options(self) -> dict[str, Any]:
+        """The options that pick this workload again in the jobs the pipeline chains."""
+        return {"dataset": self.dataset} if self.dataset else {}
