@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
-from crosslake.config import Config
 from crosslake.errors import CrosslakeError, DataQualityError
-from crosslake.runner import new_run_id
+from crosslake.lake import Lake
+from crosslake.recorder import Run
 from expectations.suite import RESULTS_SCHEMA, CheckResult, results_rows
 
 log = logging.getLogger(__name__)
 
 
-def account_rows(*, rows_in: int, published: int, quarantined: int, dropped: int) -> None:
+def account_rows(run: Run, *, rows_in: int, published: int, quarantined: int, dropped: int) -> None:
     """Nothing lost: refuse to write unless rows in = published + quarantined + dropped
     (identical repeats), then log the equation and record its terms in the run ledger."""
     if rows_in != published + quarantined + dropped:
@@ -39,7 +38,7 @@ def account_rows(*, rows_in: int, published: int, quarantined: int, dropped: int
              rows_in, published, quarantined, dropped)
     for key, n in (("rows_in", rows_in), ("published", published), ("quarantined", quarantined),
                    ("duplicates_dropped", dropped)):
-        ledger.record_count(key, n)
+        run.record_count(key, n)
 
 
 def quarantine_reasons(quarantine: DataFrame) -> dict[str, int]:
@@ -48,16 +47,10 @@ def quarantine_reasons(quarantine: DataFrame) -> dict[str, int]:
             .groupBy("reason").count().collect()}
 
 
-def run_id() -> str:
-    """The ledger's id for this run (a fresh one outside a ledger run, e.g. in a notebook)."""
-    current = ledger.current()
-    return current.run_id if current else new_run_id()
-
-
-def record_results(spark: SparkSession, cfg: Config, checks: list[CheckResult], run_id: str,
-                   table_version: int | None, table: str) -> None:
-    rows = results_rows(checks, run_id=run_id, table=table, table_version=table_version)
-    lake.write_table(spark.createDataFrame(rows, RESULTS_SCHEMA), cfg, "dq_results", mode="append")
+def record_results(lk: Lake, checks: list[CheckResult], *, table_version: int | None, table: str) -> None:
+    """Every check's result in dq_results, under the run's id and the version it gated."""
+    rows = results_rows(checks, run_id=lk.run_id, table=table, table_version=table_version)
+    lk.write(lk.spark.createDataFrame(rows, RESULTS_SCHEMA), "dq_results", mode="append")
 
 
 def label_skew(df: DataFrame, *, suite: str, label: str, positive: object, max_skew: float,
@@ -102,13 +95,13 @@ def describe_failure(check: CheckResult, limits: dict[str, tuple[str, float]]) -
     return f"{check.describe()}, limit {setting}={limit:g} (change it with {fix})"
 
 
-def block_if_failed(spark: SparkSession, cfg: Config, checks: list[CheckResult], run_id: str, table: str,
-                    hint: str, limits: dict[str, tuple[str, float]] | None = None) -> None:
+def block_if_failed(lk: Lake, checks: list[CheckResult], table: str, hint: str,
+                    limits: dict[str, tuple[str, float]] | None = None) -> None:
     """Raise DataQualityError (exit code 3) if a batch check failed, after recording the results.
     `limits`: check name -> (the setting that sets its limit, its value), for the message."""
     failed = [c for c in checks if not c.success and c.group != "row"]
     if failed:
-        record_results(spark, cfg, checks, run_id, table_version=None, table=table)
+        record_results(lk, checks, table_version=None, table=table)
         raise DataQualityError(f"{table} publish blocked by data quality: "
                                + "; ".join(describe_failure(c, limits or {}) for c in failed)
                                + f". Nothing was published; {hint}")

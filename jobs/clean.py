@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 
 from crosslake import arguments
 from crosslake.cli import STAGES
+from crosslake.recorder import Run
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -49,11 +50,12 @@ def add_arguments(parser) -> None:
 
 
 def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
-        dataset: str | None = None) -> CleanResult:
+        dataset: str | None = None, recorder: Run | None = None) -> CleanResult:
+    from crosslake.lake import Lake
     from stages import clean
     from workloads import pick
 
-    return clean.run(spark, cfg, pick(cfg, dataset), bronze_version=bronze_version)
+    return clean.run(Lake(spark, cfg, recorder), pick(cfg, dataset), bronze_version=bronze_version)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from crosslake import arguments
 from crosslake.cli import STAGES
+from crosslake.recorder import Run
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -41,11 +42,12 @@ def add_arguments(parser) -> None:
 
 
 def run(spark: SparkSession, cfg: Config, *, silver_version: int | None = None,
-        dataset: str | None = None) -> FeaturesResult:
+        dataset: str | None = None, recorder: Run | None = None) -> FeaturesResult:
+    from crosslake.lake import Lake
     from stages import features
     from workloads import pick
 
-    return features.run(spark, cfg, pick(cfg, dataset), silver_version=silver_version)
+    return features.run(Lake(spark, cfg, recorder), pick(cfg, dataset), silver_version=silver_version)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,7 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 from typing import TYPE_CHECKING
 
 from crosslake.cli import STAGES
+from crosslake.recorder import Run
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -60,11 +61,12 @@ def add_arguments(parser) -> None:
 
 
 def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset: str | None = None,
-        full: bool = False):
+        full: bool = False, recorder: Run | None = None):
+    from crosslake.lake import Lake
     from stages import ingest
     from workloads import pick
 
-    return ingest.run(spark, cfg, pick(cfg, dataset), source=source, full=full)
+    return ingest.run(Lake(spark, cfg, recorder), pick(cfg, dataset), source=source, full=full)
 
 
 def main(argv: list[str] | None = None) -> int:

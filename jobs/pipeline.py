@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from crosslake.cli import STAGES
+from crosslake.recorder import Run
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -57,7 +58,8 @@ class PipelineResult:
         return "\n".join(lines)
 
 
-def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: str | None = None) -> PipelineResult:
+def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: str | None = None,
+        recorder: Run | None = None) -> PipelineResult:
     from crosslake import ledger
     from workloads import pick
 
@@ -67,10 +69,12 @@ def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: 
         log.info("stage %d/%d: %s", i, len(steps), stage)
         started = time.monotonic()
         if stage == "generate":  # writes files, not tables: nothing for the ledger
-            outcome = fn(spark, cfg)
+            outcome = fn(spark, cfg, None)
         else:
-            with ledger.run(spark, cfg, stage):
-                outcome = fn(spark, cfg)
+            # each stage is a run of its own inside the pipeline's (its ledger row names the parent)
+            stage_run = recorder.child(stage) if recorder is not None else Run(stage)
+            with ledger.recording(spark, cfg, stage_run):
+                outcome = fn(spark, cfg, stage_run)
         result.stages.append((stage, outcome, time.monotonic() - started))
     return result
 
@@ -84,27 +88,33 @@ def promote(spark: SparkSession, cfg: Config, dataset: str | None = None):
 
 def _steps(cfg: Config, workload: Workload, regenerate: bool) -> list[tuple[str, Callable]]:
     """[generate] -> ingest -> clean -> features -> train -> promote [-> score], each a
-    function of (spark, cfg) over the one workload: generate when asked or when the workload
-    has no source yet; score where the workload is scored and this cluster has that role."""
-    from functools import partial
-
+    function of (spark, cfg, the stage's run) over the one workload: generate when asked or
+    when the workload has no source yet; score where the workload is scored and this cluster
+    has that role."""
+    from crosslake.lake import Lake
     from jobs import score, train
     from stages import clean, features, ingest
 
+    def stage(module):
+        return lambda spark, cfg, run: module.run(Lake(spark, cfg, run), workload)
+
+    def job(module, **kwargs):
+        return lambda spark, cfg, run: module.run(spark, cfg, recorder=run, **kwargs)
+
     options = workload.options()  # the model jobs pick the same workload from these
-    steps = [("ingest", partial(ingest.run, workload=workload)), ("clean", partial(clean.run, workload=workload)),
-             ("features", partial(features.run, workload=workload)), ("train", partial(train.run, **options)),
-             ("promote", partial(promote, **options))]
+    steps = [("ingest", stage(ingest)), ("clean", stage(clean)), ("features", stage(features)),
+             ("train", job(train, **options)),
+             ("promote", lambda spark, cfg, _run: promote(spark, cfg, **options))]
     if workload.scores:
         if "scoring" in cfg.cluster.roles:
-            steps.append(("score", partial(score.run, **options)))
+            steps.append(("score", job(score, **options)))
         else:
             log.info("cluster %s does not score: scoring runs on the scoring side (`crosslake score` there)",
                      cfg.cluster.name)
     missing = workload.missing_source()
     if regenerate or missing:
         log.info("%s", missing or workload.generate_reason())
-        steps.insert(0, ("generate", lambda _spark, cfg: workload.generate(cfg)))
+        steps.insert(0, ("generate", lambda _spark, cfg, _run: workload.generate(cfg)))
     return steps
 
 

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from crosslake import arguments
 from crosslake.cli import STAGES
 from crosslake.config import Config
+from crosslake.recorder import Run
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -62,10 +63,11 @@ class ScoreResult:
 
 
 def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = None,
-        input_version: int | None = None, dataset: str | None = None) -> ScoreResult:
+        input_version: int | None = None, dataset: str | None = None, recorder: Run | None = None) -> ScoreResult:
     from pyspark.sql import functions as F
 
-    from crosslake import lake, ledger, quality
+    from crosslake import quality
+    from crosslake.lake import Lake
     from expectations.predictions import predictions_suite
     from expectations.suite import run_checks
     from train import registry
@@ -79,14 +81,15 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = N
     else:
         model_name, name, out_table = cfg.models.name, cfg.score.input_table, "predictions"
         keys, label, lineage = ["review_id"], "label", []
+    lk = Lake(spark, cfg, recorder)
     model_version = registry.resolve(cfg.model_store, model_name, model_version)
     scorer = load_scorer(cfg.model_store, model_name, model_version)  # fails fast, on the driver
-    ledger.record_input(f"model:{scorer.name}", scorer.version)
-    input_version = lake.pinned_version(spark, cfg, name, input_version)
+    lk.run.record_input(f"model:{scorer.name}", scorer.version)
+    input_version = lk.pin(name, input_version)
     wanted = F.col("split").isin(*cfg.score.splits)
     if dataset:  # a dataset's unlabelled rows are what it has instead of an unsup split
         wanted = wanted | F.col(f"`{label}`").isNull()
-    rows = lake.read_table(spark, cfg, name, version=input_version).filter(wanted)
+    rows = lk.read(name, version=input_version).filter(wanted)
     truth = F.col(f"`{label}`").cast("int") if dataset else F.col("label")
     predictions = (
         scorer.score(spark, rows.withColumn("_truth", truth), batch_size=cfg.score.batch_size)
@@ -96,20 +99,20 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = N
                 F.lit(name).alias("input_table"), F.lit(input_version).alias("input_version"), *lineage,
                 F.current_timestamp().alias("scored_at"))
     ).cache()
-    run_id = quality.run_id()
+    from stages.publish import publish
+
     checks = run_checks(predictions, predictions_suite(keys, name=out_table), "output")
-    quality.block_if_failed(spark, cfg, checks, run_id, out_table, "check the model and the input rows.")
-    version = lake.write_table(predictions, cfg, out_table, mode="upsert")
-    quality.record_results(spark, cfg, checks, run_id, table_version=version, table=out_table)
+    version = publish(lk, predictions, table=out_table, checks=checks, hint="check the model and the input rows.",
+                      mode="upsert").version
     predictions.unpersist()
-    table = lake.read_table(spark, cfg, out_table, version=version)
+    table = lk.read(out_table, version=version)
     this_run = table.filter((F.col("model_version") == scorer.version) & (F.col("input_version") == input_version))
     stats = this_run.agg(F.count("*").alias("n"),
                          F.avg(F.when(F.col("label").isNotNull(),
                                       (F.col("label") == F.col("prediction")).cast("double"))).alias("acc")).first()
-    ledger.record_count("scored", stats.n)
+    lk.run.record_count("scored", stats.n)
     return ScoreResult(scorer.version, name, input_version, stats.n, stats.acc,
-                       lake.TableInfo(out_table, cfg.table_path(out_table), version, table.count()))
+                       lk.info(out_table, version, table.count()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,8 @@ from crosslake import arguments
 from crosslake.cli import STAGES
 from crosslake.config import Config, train_setting_problem
 from crosslake.errors import ConfigError
-from crosslake.runner import job_main, new_run_id
+from crosslake.recorder import Run
+from crosslake.runner import job_main
 from train.config import TrainConfig
 
 if TYPE_CHECKING:
@@ -102,8 +103,9 @@ def check_options(*, grid: list[str], **_) -> None:
 
 
 def run(spark: SparkSession, cfg: Config, *, grid: list[str], dataset: str | None = None,
-        gold_version: int | None = None, promote_best: bool = False) -> SweepResult:
-    from crosslake import lake, ledger
+        gold_version: int | None = None, promote_best: bool = False, recorder: Run | None = None) -> SweepResult:
+    from crosslake import ledger
+    from crosslake.lake import Lake
     from jobs import models, train
     from train import registry
     from train.store import load_metadata
@@ -111,16 +113,19 @@ def run(spark: SparkSession, cfg: Config, *, grid: list[str], dataset: str | Non
     axes = parse_grid(grid)
     combos = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
     gold = f"{dataset}_gold" if dataset else "gold"
-    gold_version = lake.pinned_version(spark, cfg, gold, gold_version)  # every trial on the same data
+    lk = Lake(spark, cfg, recorder)
+    gold_version = lk.pin(gold, gold_version)  # every trial on the same data
     model_name = f"{dataset}_mlp" if dataset else cfg.models.name
-    result = SweepResult(new_run_id())
+    result = SweepResult(lk.run_id)
     for i, params in enumerate(combos, 1):
         log.info("sweep trial %d/%d: %s", i, len(combos), params)
         trial_cfg = _with_train_settings(cfg, params, dataset)
         started = time.monotonic()
-        with ledger.run(spark, trial_cfg, "train"):
+        trial = lk.run.child("train")
+        with ledger.recording(spark, trial_cfg, trial):
             # trials store no baselines (they do not depend on the trial's settings): `crosslake train` does
-            trained = train.run(spark, trial_cfg, gold_version=gold_version, dataset=dataset, baselines=False)
+            trained = train.run(spark, trial_cfg, gold_version=gold_version, dataset=dataset, baselines=False,
+                                recorder=trial)
         meta = load_metadata(cfg.model_store, model_name, trained.model_version)
         best_val = max(h["val_accuracy"] for h in meta["metrics"]["history"])
         result.rows.append((result.sweep_id, i, json.dumps(params, sort_keys=True), model_name,
@@ -128,8 +133,8 @@ def run(spark: SparkSession, cfg: Config, *, grid: list[str], dataset: str | Non
                             time.monotonic() - started, False))
     best = max(result.rows, key=lambda r: (r[5], -r[1]))  # ties: the earlier trial
     result.rows = [r[:8] + (r is best,) for r in result.rows]
-    result.table_version = lake.write_table(spark.createDataFrame(result.rows, RESULTS_SCHEMA), cfg, "sweeps",
-                                            mode="append")
+    result.table_version = lk.write(spark.createDataFrame(result.rows, RESULTS_SCHEMA), "sweeps",
+                                    mode="append").version
     if promote_best:
         cfg.require_writer("models")
         registry.set_alias(cfg.model_store, model_name, "candidate", best[4])

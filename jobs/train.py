@@ -23,6 +23,7 @@ from crosslake import arguments
 from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
+from crosslake.recorder import Run
 from crosslake.runner import job_main
 
 if TYPE_CHECKING:
@@ -47,14 +48,15 @@ def add_arguments(parser) -> None:
 
 
 def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fresh: bool = False,
-        dataset: str | None = None, baselines: bool = True) -> TrainResult:
+        dataset: str | None = None, baselines: bool = True, recorder: Run | None = None) -> TrainResult:
     if dataset:
         from jobs.tabular import train as tabular_train
 
-        return tabular_train.run(spark, cfg, dataset, gold_version=gold_version, fresh=fresh, baselines=baselines)
+        return tabular_train.run(spark, cfg, dataset, gold_version=gold_version, fresh=fresh, baselines=baselines,
+                                 recorder=recorder)
     from pyspark.sql import functions as F
 
-    from crosslake import lake
+    from crosslake.lake import Lake
     from train.baseline import fit_text_baseline
     from train.device import seed_everything
     from train.encoders import TextEncoder
@@ -62,12 +64,13 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fr
     from train.service import (SPLITS, BaselineRequest, TrainRequest, TrainResult, fit_baseline, store_baseline,
                                train_and_store)
 
-    gold_version = lake.pinned_version(spark, cfg, "gold", gold_version)
-    gold = lake.read_table(spark, cfg, "gold", version=gold_version)
+    lk = Lake(spark, cfg, recorder)
+    gold_version = lk.pin("gold", gold_version)
+    gold = lk.read("gold", version=gold_version)
     first = gold.select("vocab_version", "silver_version", F.size("token_ids").alias("max_len")).first()
     if first is None:
         raise CrosslakeError(f"gold version {gold_version} is empty: run `crosslake features` on a non-empty silver")
-    vocab = {r.token: r.id for r in lake.read_table(spark, cfg, "vocabulary", version=first.vocab_version)
+    vocab = {r.token: r.id for r in lk.read("vocabulary", version=first.vocab_version)
              .select("token", "id").collect()}
     encoder = TextEncoder(vocab, first.max_len)
     splits = {s: gold.filter(F.col("split") == s) for s in SPLITS}
@@ -77,7 +80,7 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fr
     if baselines:
         # the baseline reads the texts of gold's rows (silver at gold's silver version): the same
         # rows and the same first max_len tokens as the CNN, as a bag of words
-        silver = lake.read_table(spark, cfg, "silver", version=first.silver_version)
+        silver = lk.read("silver", version=first.silver_version)
         texts = {s: silver.join(splits[s].select("review_id"), "review_id") for s in ("train", "test")}
         log.info("fitting the TF-IDF + logistic regression baseline")
         fitted.append(fit_baseline(spark, cfg, BaselineRequest(
@@ -91,8 +94,8 @@ def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fr
         model=TextCNN(spec), name=cfg.models.name, encoder=encoder, splits=splits, feature_col="token_ids",
         tcfg=cfg.train, gold_table="gold", gold_version=gold_version, silver_table="silver", unit="review",
         data=data, config={"features": dataclasses.asdict(cfg.features)}, fresh=fresh,
-        baseline_accuracies={f.kind: f.test_accuracy for f in fitted}))
-    stored = [store_baseline(spark, cfg, f, trained.version) for f in fitted]
+        baseline_accuracies={f.kind: f.test_accuracy for f in fitted}), lk.run)
+    stored = [store_baseline(spark, cfg, f, trained.version, lk.run) for f in fitted]
     return TrainResult(cfg.models.name, trained.version, trained.path, gold_version, trained.test.accuracy,
                        trained.device, trained.rows, stored)
 

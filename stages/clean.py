@@ -18,9 +18,7 @@ from crosslake.errors import CrosslakeError
 from stages.publish import publish
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-    from crosslake.config import Config
+    from crosslake.lake import Lake
     from expectations.suite import CheckResult, Suite
     from workloads.base import Workload
 
@@ -58,23 +56,23 @@ def row_check_results(suite: Suite, reasons: dict[str, int], rows_in: int) -> li
             for name, exp in suite.row_checks.items()]
 
 
-def run(spark: SparkSession, cfg: Config, workload: Workload, *, bronze_version: int | None = None) -> CleanResult:
+def run(lk: Lake, workload: Workload, *, bronze_version: int | None = None) -> CleanResult:
     from expectations.suite import run_checks
 
     bronze, silver_table, quarantine_table = (workload.table(t) for t in ("bronze", "silver", "quarantine"))
-    run_id = quality.run_id()
-    bronze_version = lake.pinned_version(spark, cfg, bronze, bronze_version)
+    cfg = lk.cfg
+    bronze_version = lk.pin(bronze, bronze_version)
     suite = workload.suite()
-    flagged = workload.flag(workload.parse(lake.read_table(spark, cfg, bronze, version=bronze_version)), suite).cache()
+    flagged = workload.flag(workload.parse(lk.read(bronze, version=bronze_version)), suite).cache()
     rows_in = flagged.count()
     if rows_in == 0:
         raise CrosslakeError(workload.empty_bronze(bronze_version))
-    made = workload.make_silver(flagged, bronze_version=bronze_version, run_id=run_id)
+    made = workload.make_silver(flagged, bronze_version=bronze_version, run_id=lk.run_id)
     quarantine, silver = made.quarantine.cache(), made.silver.cache()
     n_quarantined, n_candidates, n_published = quarantine.count(), made.candidates.count(), silver.count()
     repeats = n_candidates - n_published
-    quality.account_rows(rows_in=rows_in, published=n_published, quarantined=n_quarantined, dropped=repeats)
-    published, n_extra = workload.with_extra_rows(spark, cfg, silver)
+    quality.account_rows(lk.run, rows_in=rows_in, published=n_published, quarantined=n_quarantined, dropped=repeats)
+    published, n_extra = workload.with_extra_rows(lk, silver)
     published = published.cache()
     reasons = quality.quarantine_reasons(quarantine)
     skew = []
@@ -84,7 +82,7 @@ def run(spark: SparkSession, cfg: Config, workload: Workload, *, bronze_version:
                                    max_skew=cfg.clean.max_label_skew, min_rows=cfg.clean.label_skew_min_rows)]
     checks = (workload.record_check_results(suite, reasons, rows_in) + row_check_results(suite, reasons, rows_in)
               + run_checks(made.judged, suite, "input") + skew + run_checks(published, suite, "output"))
-    done = publish(spark, cfg, published, table=silver_table, checks=checks, run_id=run_id,
+    done = publish(lk, published, table=silver_table, checks=checks,
                    hint=workload.clean_hint(), quarantine=(quarantine, quarantine_table),
                    limits={"quarantine_fraction": workload.quarantine_limit(),
                            "label_skew": ("clean.max_label_skew", cfg.clean.max_label_skew)})
@@ -92,7 +90,7 @@ def run(spark: SparkSession, cfg: Config, workload: Workload, *, bronze_version:
         df.unpersist()
     return CleanResult(
         rows_in, n_published, n_quarantined, repeats,
-        lake.TableInfo(silver_table, cfg.table_path(silver_table), done.version, n_published + n_extra),
-        lake.TableInfo(quarantine_table, cfg.table_path(quarantine_table), done.quarantine_version, n_quarantined),
+        lk.info(silver_table, done.version, n_published + n_extra),
+        lk.info(quarantine_table, done.quarantine_version, n_quarantined),
         checks, reasons, n_extra,
     )

@@ -12,13 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from crosslake import lake, ledger, quality
+from crosslake import lake
 from stages.publish import publish
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-    from crosslake.config import Config
     from workloads.base import Workload
 
 
@@ -50,28 +47,27 @@ class FeaturesResult:
                 f"not used)")
 
 
-def run(spark: SparkSession, cfg: Config, workload: Workload, *, silver_version: int | None = None) -> FeaturesResult:
+def run(lk: lake.Lake, workload: Workload, *, silver_version: int | None = None) -> FeaturesResult:
     silver_table, encoder_table, gold_table = (workload.table(t) for t in ("silver", "features", "gold"))
-    silver_version = lake.pinned_version(spark, cfg, silver_table, silver_version)
-    silver = lake.read_table(spark, cfg, silver_table, version=silver_version)
+    silver_version = lk.pin(silver_table, silver_version)
+    silver = lk.read(silver_table, version=silver_version)
     labelled = workload.labelled(silver).cache()
     n_silver, n_labelled = silver.count(), labelled.count()
     encoder, schema = workload.fit_encoder(labelled, silver_version)
     # Written before gold's gate: gold's rows carry the encoder version they were made with.
-    encoder_version = lake.write_table(spark.createDataFrame(encoder, schema), cfg, encoder_table, mode="sync")
+    encoder_version = lk.write(lk.spark.createDataFrame(encoder, schema), encoder_table, mode="sync").version
     gold = workload.make_gold(labelled, encoder, silver_version=silver_version, encoder_version=encoder_version).cache()
-    run_id = quality.run_id()
-    done = publish(spark, cfg, gold, table=gold_table, checks=workload.gold_checks(gold, encoder), run_id=run_id,
+    done = publish(lk, gold, table=gold_table, checks=workload.gold_checks(gold, encoder),
                    hint=workload.gold_hint())
     gold.unpersist()
-    split_rows = {r.split: r["count"] for r in lake.read_table(spark, cfg, gold_table, version=done.version)
+    split_rows = {r.split: r["count"] for r in lk.read(gold_table, version=done.version)
                   .groupBy("split").count().collect()}
     labelled.unpersist()
-    ledger.record_count("gold_rows", sum(split_rows.values()))
-    ledger.record_count("unlabelled_skipped", n_silver - n_labelled)
+    lk.run.record_count("gold_rows", sum(split_rows.values()))
+    lk.run.record_count("unlabelled_skipped", n_silver - n_labelled)
     return FeaturesResult(
         silver_version, n_silver - n_labelled,
-        lake.TableInfo(encoder_table, cfg.table_path(encoder_table), encoder_version, len(encoder)),
-        lake.TableInfo(gold_table, cfg.table_path(gold_table), done.version, sum(split_rows.values())),
+        lk.info(encoder_table, encoder_version, len(encoder)),
+        lk.info(gold_table, done.version, sum(split_rows.values())),
         split_rows, workload.features_unit, workload.dataset,
     )

@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-    from crosslake.config import Config
+    from crosslake.lake import Lake
     from workloads.base import Workload
 
 
-def run(spark: SparkSession, cfg: Config, workload: Workload, *, source: str | None = None,
+def run(lk: Lake, workload: Workload, *, source: str | None = None,
         full: bool = False) -> Any:
     """source: where to read instead of the workload's configured source; full: re-read a
     database table whole (an incremental extract otherwise)."""
-    return workload.land(spark, cfg, source=source, full=full)
+    return workload.land(lk, source=source, full=full)

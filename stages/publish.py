@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-from crosslake import lake, quality
+from crosslake import quality
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import DataFrame
 
-    from crosslake.config import Config
-    from crosslake.lake import WriteMode
+    from crosslake.lake import Lake, WriteMode
     from expectations.suite import CheckResult
 
 
@@ -25,8 +24,8 @@ class Published(NamedTuple):
     quarantine_version: int | None    # the quarantine's, when one was written
 
 
-def publish(spark: SparkSession, cfg: Config, df: DataFrame, *, table: str, checks: list[CheckResult],
-            run_id: str, hint: str, mode: WriteMode = "sync", limits: dict[str, tuple[str, float]] | None = None,
+def publish(lk: Lake, df: DataFrame, *, table: str, checks: list[CheckResult],
+            hint: str, mode: WriteMode = "sync", limits: dict[str, tuple[str, float]] | None = None,
             quarantine: tuple[DataFrame, str] | None = None) -> Published:
     """Gate `df` on `checks`, write it to `table` (mode), record the results in dq_results.
 
@@ -36,8 +35,8 @@ def publish(spark: SparkSession, cfg: Config, df: DataFrame, *, table: str, chec
     q_version = None
     if quarantine is not None:
         rows, name = quarantine
-        q_version = lake.write_table(rows, cfg, name, mode="sync")
-    quality.block_if_failed(spark, cfg, checks, run_id, table, hint, limits=limits)
-    version = lake.write_table(df, cfg, table, mode=mode)
-    quality.record_results(spark, cfg, checks, run_id, table_version=version, table=table)
+        q_version = lk.write(rows, name, mode="sync").version
+    quality.block_if_failed(lk, checks, table, hint, limits=limits)
+    version = lk.write(df, table, mode=mode).version
+    quality.record_results(lk, checks, table_version=version, table=table)
     return Published(version, q_version)

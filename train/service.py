@@ -1,6 +1,6 @@
 """The training service: a pinned gold version -> a stored candidate, and its baselines.
 
-    trained = train_and_store(spark, cfg, TrainRequest(model=TextCNN(spec), name=..., ...))
+    trained = train_and_store(spark, cfg, TrainRequest(model=TextCNN(spec), name=..., ...), run)
     stored = store_baselines(spark, cfg, BaselineRequest(...))
 
 One path for every neural model (the text CNN, the tabular MLP): petastorm feeds the
@@ -23,10 +23,10 @@ from pyspark.sql import functions as F
 from torch import nn
 from tqdm import tqdm
 
-from crosslake import ledger
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
-from crosslake.runner import code_version, new_run_id
+from crosslake.ledger import code_version
+from crosslake.recorder import Run
 from train import registry
 from train.checkpoint import Checkpoints, fingerprint
 from train.config import TrainConfig
@@ -103,9 +103,10 @@ class TrainResult:
         return "\n".join(lines)
 
 
-def train_and_store(spark: SparkSession, cfg: Config, req: TrainRequest) -> Trained:
+def train_and_store(spark: SparkSession, cfg: Config, req: TrainRequest, run: Run) -> Trained:
     """Feed req.splits through petastorm into req.model, test it, store it as req.name's next
-    version (alias candidate) with its encoder and lineage, and record it in the run ledger."""
+    version (alias candidate) with its encoder and lineage (run.run_id in its metadata), and
+    record it in `run`."""
     cfg.require_writer("models")
     model, tcfg, name = req.model, req.tcfg, req.name
     key = fingerprint(spec=model.spec.to_dict(), train=dataclasses.asdict(tcfg), gold=cfg.table_path(req.gold_table),
@@ -120,11 +121,11 @@ def train_and_store(spark: SparkSession, cfg: Config, req: TrainRequest) -> Trai
         log.info("%s v%d was already trained with these settings on %s v%d: nothing to do (--fresh retrains)",
                  name, done["version"], req.gold_table, req.gold_version)
         registry.set_alias(cfg.model_store, name, "candidate", done["version"])
-        ledger.record_output(f"model:{name}", done["version"])
+        run.record_output(f"model:{name}", done["version"])
         return Trained(done["version"], str(model_dir(cfg.model_store, name) / f"v{done['version']}"),
                        Metrics(done["metrics"]["test_loss"], done["metrics"]["test_accuracy"],
                                done["data"]["rows"]["test"]), done["data"]["rows"], done["device"], reused=True)
-    run_id = new_run_id()
+    run_id = run.run_id
     device = pick_device(tcfg)
     model = model.to(device)
     bars: list[tqdm] = []
@@ -172,9 +173,9 @@ def train_and_store(spark: SparkSession, cfg: Config, req: TrainRequest) -> Trai
                                files={"curves.png": png, **req.files})
     checkpoints.clear()  # the model is safely stored: nothing left to resume
     registry.set_alias(cfg.model_store, name, "candidate", version)
-    ledger.record_output(f"model:{name}", version)
+    run.record_output(f"model:{name}", version)
     for split, n in rows.items():
-        ledger.record_count(f"{split}_rows", n)
+        run.record_count(f"{split}_rows", n)
     return Trained(version, str(path), test, rows, str(device))
 
 
@@ -231,7 +232,8 @@ def fit_baseline(spark: SparkSession, cfg: Config, req: BaselineRequest) -> Fitt
     return FittedBaseline(req, model, accuracy, n)
 
 
-def store_baseline(spark: SparkSession, cfg: Config, fitted: FittedBaseline, baseline_of: int) -> StoredBaseline:
+def store_baseline(spark: SparkSession, cfg: Config, fitted: FittedBaseline, baseline_of: int,
+                   run: Run) -> StoredBaseline:
     """Store a fitted baseline as the next version of its model name, with baseline_of. A
     candidate trained again on the same data keeps the baselines it already has."""
     from train.baseline import explain, portable
@@ -242,7 +244,7 @@ def store_baseline(spark: SparkSession, cfg: Config, fitted: FittedBaseline, bas
         if meta.get("baseline_of") == baseline_of and meta.get("kind") == req.kind:
             return StoredBaseline(req.kind, v, meta["metrics"]["test_accuracy"], reused=True)
     metadata = {
-        "run_id": new_run_id(),
+        "run_id": run.run_id,
         "baseline_of": baseline_of,
         "data": {"gold_table": cfg.table_path(req.gold_table), "gold_table_name": req.gold_table,
                  "gold_version": req.gold_version, "silver_table_name": req.silver_table, **req.data},
@@ -255,7 +257,7 @@ def store_baseline(spark: SparkSession, cfg: Config, fitted: FittedBaseline, bas
                                   portable=lambda uri: portable(spark, req.kind, fitted.model, uri),
                                   explain=explain(req.kind, fitted.model, req.encoder))
     log.info("%s baseline stored as %s v%d (baseline of v%d)", req.kind, req.name, version, baseline_of)
-    ledger.record_count(f"baseline_{req.kind}_version", version)
+    run.record_count(f"baseline_{req.kind}_version", version)
     return StoredBaseline(req.kind, version, fitted.test_accuracy)
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
 
     from crosslake.config import Config
+    from crosslake.lake import Lake
     from expectations.suite import CheckResult, Suite
 
 # The logical names every workload maps to its catalog tables.
@@ -67,7 +68,7 @@ class Workload:
         return self.tables[role]
 
     # ---- ingest ---------------------------------------------------------------------
-    def land(self, spark: SparkSession, cfg: Config, *, source: str | None = None, full: bool = False) -> Any:
+    def land(self, lk: Lake, *, source: str | None = None, full: bool = False) -> Any:
         """Land the source's records in the bronze table; returns a result with report()."""
         raise NotImplementedError(f"workload '{self.name}' has no ingest")
 
@@ -107,7 +108,7 @@ class Workload:
         silver = candidates.select(*(self.silver_columns or columns)).dropDuplicates()
         return Silver(quarantine, candidates, silver, flagged)
 
-    def with_extra_rows(self, spark: SparkSession, cfg: Config, silver: DataFrame) -> tuple[DataFrame, int]:
+    def with_extra_rows(self, lk: Lake, silver: DataFrame) -> tuple[DataFrame, int]:
         """Silver plus rows from elsewhere (reviews: labelled feedback), and how many."""
         return silver, 0
 

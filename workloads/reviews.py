@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake
 from crosslake.errors import CrosslakeError
 from transforms.features import vocabulary, with_token_ids, with_tokens
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
@@ -69,10 +69,10 @@ class ReviewsWorkload(Workload):
         self.model_name = cfg.models.name
 
     # ---- ingest ---------------------------------------------------------------------
-    def land(self, spark: SparkSession, cfg: Config, *, source: str | None = None, full: bool = False):
+    def land(self, lk: lake.Lake, *, source: str | None = None, full: bool = False):
         from workloads.reviews_landing import land
 
-        return land(spark, cfg, self.table("bronze"), source=source)
+        return land(lk, self.table("bronze"), source=source)
 
     # ---- clean ----------------------------------------------------------------------
     def suite(self) -> Suite:
@@ -99,20 +99,20 @@ class ReviewsWorkload(Workload):
         corpus = passed.transform(filter_duplicates).transform(select_silver)
         return Silver(quarantine_rows(flagged, run_id, bronze_version), passed, corpus, flagged)
 
-    def with_extra_rows(self, spark: SparkSession, cfg: Config, silver: DataFrame) -> tuple[DataFrame, int]:
+    def with_extra_rows(self, lk: lake.Lake, silver: DataFrame) -> tuple[DataFrame, int]:
         """The corpus plus the labelled feedback the scoring side has recorded (at its latest
         version, pinned for this run and recorded in the ledger), as training rows."""
         table = self.table("feedback")
-        if not lake.exists(spark, cfg.table_path(table)):
+        if not lk.exists(table):
             return silver, 0
-        version = lake.pinned_version(spark, cfg, table)
-        feedback = lake.read_table(spark, cfg, table, version=version)
+        version = lk.pin(table)
+        feedback = lk.read(table, version=version)
         added = feedback_training_rows(feedback, silver, feedback_version=version).cache()
         labelled = feedback.filter(F.col("label").isNotNull()).count()
         n_added = added.count()
         log.info("feedback v%d: %d labelled rows; %d added to the train split, %d already in the corpus or "
                  "repeated", version, labelled, n_added, labelled - n_added)
-        ledger.record_count("feedback_added", n_added)
+        lk.run.record_count("feedback_added", n_added)
         return silver.unionByName(added), n_added
 
     def record_check_results(self, suite: Suite, reasons: dict[str, int], rows_in: int) -> list[CheckResult]:

@@ -26,11 +26,10 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake
 from crosslake.config import Config
 from crosslake.errors import ConfigError
 from crosslake.files import read_local, scan_local
-from crosslake.runner import new_run_id
 from sources.imdb_reader import open_corpus
 from transforms.landing import with_landing_fields
 
@@ -63,10 +62,11 @@ class IngestResult:
         return out
 
 
-def land(spark: SparkSession, cfg: Config, table: str, *, source: str | None = None) -> IngestResult:
+def land(lk: lake.Lake, table: str, *, source: str | None = None) -> IngestResult:
     """Mirror the corpus (a folder or an archive) into the bronze `table`: see the module docstring."""
+    spark, cfg = lk.spark, lk.cfg
     corpus = open_corpus(source or cfg.source.path, landing_dir=f"{cfg.scratch}/_landing")
-    ledger.record_input(f"source:{corpus.origin}", None)
+    lk.run.record_input(f"source:{corpus.origin}", None)
     max_bytes = cfg.ingest.max_file_bytes
     listed = {corpus.origin_path(e.path): e for e in scan_local(corpus.root, corpus.review_dirs, max_bytes=max_bytes)}
     if not listed:  # review folders holding only empty directories
@@ -87,7 +87,7 @@ def land(spark: SparkSession, cfg: Config, table: str, *, source: str | None = N
     fresh = None
     if new or stale:
         fresh = read_local(spark, [listed[p] for p in new + stale], max_bytes=max_bytes).transform(
-            with_landing_fields, run_id=new_run_id(), origin=corpus.origin,
+            with_landing_fields, run_id=lk.run_id, origin=corpus.origin,
             local_prefix=str(corpus.extracted_to) if corpus.archive else None,
             origin_prefix=f"{corpus.archive}!" if corpus.archive else None,
         ).cache()
@@ -96,20 +96,20 @@ def land(spark: SparkSession, cfg: Config, table: str, *, source: str | None = N
     if fresh is None and not gone:
         version = lake.current_version(spark, path)  # nothing new, nothing gone: nothing to commit
     elif bronze is None:
-        version = lake.write_table(fresh, cfg, table, mode="apply")
+        version = lk.write(fresh, table, mode="apply").version
     else:
         # Only the change set is merged: rows of other sources and unchanged rows are not rewritten,
         # and a retry after a concurrent commit cannot delete what another ingest just landed.
         keys = spark.createDataFrame([(p,) for p in gone], "source_path string") if gone else None
-        version = lake.write_table(fresh if fresh is not None else spark.createDataFrame([], bronze.schema),
-                                   cfg, table, mode="apply", delete_keys=keys)
+        version = lk.write(fresh if fresh is not None else spark.createDataFrame([], bronze.schema),
+                           table, mode="apply", delete_keys=keys).version
     rows = spark.read.format("delta").load(path).count()
     result = IngestResult(
         corpus.origin, len(listed), sum(listed[p].issue is None for p in new + stale), len(new), changed, len(gone),
-        len(listed) - len(new) - changed, lake.TableInfo(table, path, version, rows),
+        len(listed) - len(new) - changed, lk.info(table, version, rows),
         dict(Counter(e.issue for e in listed.values() if e.issue)))
     for key in ("files_listed", "files_read", "added", "changed", "deleted", "unchanged"):
-        ledger.record_count(key, getattr(result, key))
+        lk.run.record_count(key, getattr(result, key))
     if fresh is not None:
         fresh.unpersist()
     return result

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from pyspark.sql import Column
 
     from crosslake.config import Config
+    from crosslake.lake import Lake
     from expectations.suite import CheckResult, Suite
 
 LINEAGE = ["_source", "_source_row"]
@@ -100,10 +101,10 @@ class TabularWorkload(Workload):
         self.skew_label = ("_label", True) if boolean else None  # a positive rate needs a yes/no label
 
     # ---- ingest ---------------------------------------------------------------------
-    def land(self, spark: SparkSession, cfg: Config, *, source: str | None = None, full: bool = False):
+    def land(self, lk: Lake, *, source: str | None = None, full: bool = False):
         from workloads.tabular_landing import land
 
-        return land(spark, cfg, self.name, self.table("bronze"), source=source, full=full)
+        return land(lk, self.name, self.table("bronze"), source=source, full=full)
 
     # ---- clean ----------------------------------------------------------------------
     def suite(self) -> Suite:

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake, ledger
+from crosslake import lake
 from crosslake.config import Config, DatasetConfig
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.files import list_files, read_files
-from crosslake.runner import new_run_id
 from transforms.tabular import (
     RECORD_SCHEMA, explode_csv_records, header_problems, records_from_columns, shown_name,
 )
@@ -46,17 +45,17 @@ class DatasetIngestResult:
                 f"{self.rows_added:,} new or changed")
 
 
-def land(spark: SparkSession, cfg: Config, name: str, table: str, *, source: str | None = None,
-         full: bool = False):
+def land(lk: lake.Lake, name: str, table: str, *, source: str | None = None, full: bool = False):
     """Land dataset `name`'s records in the bronze `table`: see the module docstring."""
+    spark, cfg = lk.spark, lk.cfg
     ds = cfg.dataset(name)
     if ds.source.format == "jdbc":
         from jobs import extract
 
-        return extract.run(spark, cfg, name=ds.source.extract, full=full)
+        return extract.run(spark, cfg, name=ds.source.extract, full=full, recorder=lk.run)
     where = source or ds.source.path
     files = _data_files(spark, where, ds.source.format)
-    ledger.record_input(f"source:{where}", None)
+    lk.run.record_input(f"source:{where}", None)
     records = (_csv_records(spark, files, ds) if ds.source.format == "csv" else _parquet_records(spark, files))
     records = records.cache()
     n = records.count()
@@ -72,21 +71,21 @@ def land(spark: SparkSession, cfg: Config, name: str, table: str, *, source: str
         log.info("dataset '%s': undeclared source column(s) %s are kept in bronze but not used (extra_columns: "
                  "ignore)", name, ", ".join(ignored))
     bronze = (records.withColumn("_ingested_at", F.current_timestamp())
-              .withColumn("_run_id", F.lit(_run_id()).cast("string")))
+              .withColumn("_run_id", F.lit(lk.run_id)))
     path = cfg.table_path(table)
-    prior = lake.current_version(spark, path) if lake.exists(spark, path) else None
-    version = lake.write_table(bronze, cfg, table, mode="upsert")
+    commit = lk.write(bronze, table, mode="upsert")
+    version = commit.version
     total = spark.read.format("delta").option("versionAsOf", version).load(path).count()
-    changed = total if prior is None else 0 if version == prior else _changed_rows(spark, cfg, table)
+    changed = commit.inserted + commit.updated  # Delta's own count of what the commit changed
     records.unpersist()
     empty = sorted(set(f[0] for f in files) - set(headers))
     for key, value in (("files_read", len(files)), ("records", n), ("rows_added", changed),
                        ("files_without_records", len(empty))):
-        ledger.record_count(key, value)
+        lk.run.record_count(key, value)
     if empty:
         log.info("%d file(s) held no records (empty, or a header only): %s", len(empty), ", ".join(empty[:5]))
     return DatasetIngestResult(name, where, len(files), n, changed,
-                               lake.TableInfo(table, cfg.table_path(table), version, total), empty)
+                               lk.info(table, version, total), empty)
 
 
 def _data_files(spark: SparkSession, where: str, fmt: str) -> list[tuple]:
@@ -136,13 +135,3 @@ def _parquet_records(spark: SparkSession, files: list[tuple]) -> DataFrame:
         out = out.unionByName(part)
     return out
 
-
-def _changed_rows(spark: SparkSession, cfg: Config, table: str) -> int:
-    """Rows the table's last commit inserted or updated."""
-    metrics = lake.history(spark, cfg, table, 1).first().operationMetrics or {}
-    return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
-
-
-def _run_id() -> str:
-    current = ledger.current()
-    return current.run_id if current else new_run_id()

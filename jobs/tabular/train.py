@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
+from crosslake.recorder import Run
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -33,27 +34,28 @@ def encoder_of(cfg: Config, name: str, encoding: list[dict]):
 
 
 def run(spark: SparkSession, cfg: Config, name: str, *, gold_version: int | None = None,
-        fresh: bool = False, baselines: bool = True) -> TrainResult:
+        fresh: bool = False, baselines: bool = True, recorder: Run | None = None) -> TrainResult:
     from pyspark.ml.functions import array_to_vector
     from pyspark.sql import functions as F
 
-    from crosslake import lake
+    from crosslake.lake import Lake
     from train.baseline import fit_tabular_baseline
     from train.device import seed_everything
     from train.model import MLPSpec, TabularMLP
     from train.service import (SPLITS, BaselineRequest, TrainRequest, TrainResult, fit_baseline, store_baseline,
                                train_and_store)
 
+    lk = Lake(spark, cfg, recorder)
     ds = cfg.dataset(name)
     tcfg = dataclasses.replace(cfg.train, **ds.train)
     table, silver_table = f"{name}_gold", f"{name}_silver"
-    gold_version = lake.pinned_version(spark, cfg, table, gold_version)
-    gold = lake.read_table(spark, cfg, table, version=gold_version)
+    gold_version = lk.pin(table, gold_version)
+    gold = lk.read(table, version=gold_version)
     first = gold.select("silver_version", "encoding_version", F.size("features").alias("width")).first()
     if first is None:
         raise CrosslakeError(f"{table} version {gold_version} is empty: run `crosslake features --dataset {name}`")
     splits = {s: gold.filter(F.col("split") == s) for s in SPLITS}
-    encoding = [r.asDict() for r in lake.read_table(spark, cfg, f"{name}_encoding", version=first.encoding_version)
+    encoding = [r.asDict() for r in lk.read(f"{name}_encoding", version=first.encoding_version)
                 .orderBy("position").collect()]
     encoder = encoder_of(cfg, name, encoding)
     model_name = f"{name}_mlp"
@@ -63,7 +65,7 @@ def run(spark: SparkSession, cfg: Config, name: str, *, gold_version: int | None
         # fitted on gold's own vectors; measured, like the MLP, on the test rows (read from silver
         # at gold's silver version: what promotion compares on), through the stored encoder
         vectors = splits["train"].withColumn("_ml_vector", array_to_vector("features"))
-        test_rows = lake.read_table(spark, cfg, silver_table, version=first.silver_version).join(
+        test_rows = lk.read(silver_table, version=first.silver_version).join(
             splits["test"].select(*ds.keys), list(ds.keys))
         for kind in BASELINE_KINDS:
             fitted.append(fit_baseline(spark, cfg, BaselineRequest(
@@ -77,7 +79,7 @@ def run(spark: SparkSession, cfg: Config, name: str, *, gold_version: int | None
         model=TabularMLP(spec), name=model_name, encoder=encoder, splits=splits, feature_col="features", tcfg=tcfg,
         gold_table=table, gold_version=gold_version, silver_table=silver_table, unit="row", data=data,
         config={"dataset": name, "label": ds.label, "model": dataclasses.asdict(ds.model)}, fresh=fresh,
-        baseline_accuracies={f.kind: f.test_accuracy for f in fitted}))
-    stored = [store_baseline(spark, cfg, f, trained.version) for f in fitted]
+        baseline_accuracies={f.kind: f.test_accuracy for f in fitted}), lk.run)
+    stored = [store_baseline(spark, cfg, f, trained.version, lk.run) for f in fitted]
     return TrainResult(model_name, trained.version, trained.path, gold_version, trained.test.accuracy,
                        trained.device, trained.rows, stored, what="MLP")
