@@ -4,9 +4,7 @@ loans` in new processes, with the source switched to JDBC by configuration only.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -16,17 +14,17 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import load_config
 from sources.loans_generator import rows_for_database
-from tests.postgres import running
+from tests.helpers import cli
 
-CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
+pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
+
 ROWS = 600
 TABLES = ("loans_bronze", "loans_silver", "loans_quarantine", "loans_encoding", "loans_gold")
 
 
 @pytest.fixture(scope="module")
-def pg():
-    with running("lending") as pg:
-        yield pg
+def pg(postgres_server):
+    return postgres_server.fresh("lending")
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +36,10 @@ def overrides(pg) -> list[str]:
     return ["--set", f"databases.lending.url={pg.url('lending')}", "--set", "datasets.loans.source.format=jdbc"]
 
 
-def crosslake(pg, root: Path, *argv: str, expect: int = 0) -> subprocess.CompletedProcess:
-    cmd = [CROSSLAKE, *argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg)]
-    env = {**os.environ, "LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password,
-           "PYTHONWARNINGS": "ignore::FutureWarning"}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=root)
-    assert done.returncode == expect, done.stdout[-2000:] + done.stderr[-3000:]
-    return done
+def crosslake(pg, root: Path, *argv: str, expect: int = 0):
+    """The crosslake command on root's lake, the source switched to the test database."""
+    return cli(*argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg), expect=expect,
+               env={"LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password}, cwd=root)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +75,8 @@ def test_every_source_row_is_published_or_quarantined_for_its_planted_fault(firs
     assert dict(silver.dtypes)["applied_on"] == "date" and dict(silver.dtypes)["defaulted"] == "boolean"
     row = silver.filter(F.col("loan_id") == 7).first()
     assert (row._source, row._source_row) == ("jdbc:lending/public.loans", "loan_id=7")
-    assert "rows in 600 = published" in out
+    assert f"rows in 600 = published {silver.count()} + quarantined {quarantine.count()} + duplicates dropped 0" \
+        in out, out
 
 
 def test_gold_holds_feature_vectors_from_the_train_split_encoding(first_run, spark):
@@ -165,7 +161,8 @@ def test_the_ledger_traces_gold_back_to_the_source_table(first_run, pg, root, sp
     cfg, _ = first_run
     gold_version = lake.current_version(spark, cfg.table_path("loans_gold"))
     out = crosslake(pg, root, "runs", "trace", f"loans_gold:{gold_version}").stdout
-    assert "loans_silver v" in out and "loans_bronze v" in out
+    assert f"loans_gold v{gold_version} <- features run" in out, out
+    assert re.search(r"loans_silver v\d+ <- clean run", out) and re.search(r"loans_bronze v\d+ <- ingest run", out), out
     assert "jdbc:lending/public.loans" in out
 
 
