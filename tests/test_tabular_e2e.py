@@ -15,6 +15,7 @@ from crosslake import lake
 from crosslake.config import load_config
 from sources.loans_generator import rows_for_database
 from tests.helpers import cli
+from tests.s3 import environment
 
 pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
 
@@ -40,6 +41,17 @@ def crosslake(pg, root: Path, *argv: str, expect: int = 0):
     """The crosslake command on root's lake, the source switched to the test database."""
     return cli(*argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg), expect=expect,
                env={"LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password}, cwd=root)
+
+
+def in_process(pg, root: Path, capsys, *argv: str) -> str:
+    """The same command through its main([...]) in this process (the first pipeline run
+    above is the one a user starts): what it printed."""
+    from crosslake.cli import main
+
+    capsys.readouterr()
+    with environment({"LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password}):
+        assert main([*argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg)]) == 0
+    return capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")
@@ -119,13 +131,13 @@ def test_the_tabular_mlp_trains_on_the_pinned_gold_and_is_promoted(first_run, sp
     assert "promoted loans_mlp v1 to production: no production model yet" in out
 
 
-def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, pg, root, spark):
+def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, pg, root, spark, capsys):
     from train import registry
     from train.store import versions as model_versions
 
     cfg, _ = first_run
     before = versions(spark, cfg)
-    crosslake(pg, root, "pipeline", "--dataset", "loans")
+    in_process(pg, root, capsys, "pipeline", "--dataset", "loans")
     assert versions(spark, cfg) == before  # nothing new at the source: no table gets a new version
     assert model_versions(cfg.model_store, "loans_mlp") == [1]  # same data, same settings: not retrained
 
@@ -140,7 +152,7 @@ def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, 
     pg.sql("INSERT INTO loans SELECT loan_id + 10000, applied_on, amount, term_months, annual_income, "
            "employment_years, home_ownership, purpose, grade, defaulted, TIMESTAMP '2030-01-02' "
            "FROM loans WHERE loan_id IN (10, 11)", "lending")
-    out = crosslake(pg, root, "pipeline", "--dataset", "loans").stdout
+    out = in_process(pg, root, capsys, "pipeline", "--dataset", "loans")
     assert f"incremental extract 'loans': {6 + boundary} rows read" in out  # 4 updated + 2 new + boundary
     silver = lake.read_table(spark, cfg, "loans_silver")
     quarantine = lake.read_table(spark, cfg, "loans_quarantine")
@@ -157,10 +169,10 @@ def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, 
     assert decision["promoted"] == (decision["candidate_accuracy"] > decision["production_accuracy"])
 
 
-def test_the_ledger_traces_gold_back_to_the_source_table(first_run, pg, root, spark):
+def test_the_ledger_traces_gold_back_to_the_source_table(first_run, pg, root, spark, capsys):
     cfg, _ = first_run
     gold_version = lake.current_version(spark, cfg.table_path("loans_gold"))
-    out = crosslake(pg, root, "runs", "trace", f"loans_gold:{gold_version}").stdout
+    out = in_process(pg, root, capsys, "runs", "trace", f"loans_gold:{gold_version}")
     assert f"loans_gold v{gold_version} <- features run" in out, out
     assert re.search(r"loans_silver v\d+ <- clean run", out) and re.search(r"loans_bronze v\d+ <- ingest run", out), out
     assert "jdbc:lending/public.loans" in out
