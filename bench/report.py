@@ -63,6 +63,7 @@ def when(result: dict, command: str) -> str:
 
 def startup_section(r: dict) -> list[str]:
     m = r["figures"]["median_s"]
+    stages = r["figures"].get("stage_help_s", {})  # results from before the lazy CLI have none
     return [
         "## Start-up overhead of a job: `bench/startup.py`", when(r, "bench/startup.py"),
         "The same small piece of work (`crosslake tables list` over one table) three ways; medians of "
@@ -70,13 +71,16 @@ def startup_section(r: dict) -> list[str]:
         "| how | seconds | vs the work alone |", "|---|---:|---:|",
         f"| `crosslake --help`, new process (Python imports only) | {m['help']:.2f} "
         f"| {m['help'] / m['in_session']:.1f} |",
+        *(f"| `crosslake {stage} --help`, new process (imports its job only) | {seconds:.2f} "
+          f"| {seconds / m['in_session']:.1f} |" for stage, seconds in stages.items()),
         f"| `crosslake tables list`, new process (JVM + Spark session + work) | {m['process']:.2f} "
         f"| {m['process'] / m['in_session']:.1f} |",
         f"| the same work in a running session | {m['in_session']:.2f} | 1.0 |", "",
         f"- A job started by cron, Airflow or a Kubernetes Job pays **{m['process'] - m['in_session']:.1f} s** "
-        f"before and after its work (of which {m['help']:.1f} s is Python's imports: the CLI imports every job "
-        f"module, torch and pyspark included, even for `--help`); a notebook or a "
-        f"long-lived session pays it once. Jobs that run for minutes do not notice; a stream with "
+        f"before and after its work, almost all of it the JVM and the Spark session: `crosslake --help` "
+        f"({m['help']:.2f} s) imports no job module, and `crosslake STAGE --help` only that stage's job, with "
+        f"no Spark, torch or Great Expectations (a job imports those when it runs). A notebook or a "
+        f"long-lived session pays the start-up once. Jobs that run for minutes do not notice; a stream with "
         f"`availableNow` every few minutes does, which is why the scoring side can keep one always on.",
         "",
     ]

@@ -5,7 +5,9 @@
 On a small lake (one 2,000-row table), three ways to do the same small piece of work
 (`crosslake tables list`: open every table's Delta log and count its rows):
   (a) `crosslake --help` in a new process: Python and crosslake's imports, no JVM (the floor
-      of any command);
+      of any command; it imports no job module and no Spark, torch or Great Expectations);
+      beside it `crosslake STAGE --help` for a light stage (tables) and a heavy one (train):
+      each imports its own job module only, still nothing heavy;
   (b) `crosslake tables list` in a new process: imports, the JVM, the Spark session with
       Delta, the work, the shutdown, as cron, Airflow or a Kubernetes Job pays it every run;
   (c) the same job's `run` in a session that is already up (a notebook, a long-lived
@@ -31,6 +33,7 @@ from crosslake.session import build_session
 from jobs import tables
 
 CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
+STAGE_HELP = ("tables", "train")  # `crosslake STAGE --help`: a light stage and a heavy one (torch, petastorm)
 
 
 def timed_process(argv: list[str]) -> float:
@@ -45,7 +48,8 @@ def main() -> None:
     ap.add_argument("--profile", default="local")
     args = ap.parse_args()
     setup_logging()
-    times: dict[str, list[float]] = {"help": [], "process": [], "in_session": []}
+    times: dict[str, list[float]] = {"help": [], "process": [], "in_session": [], **{
+        f"stage_help_{stage}": [] for stage in STAGE_HELP}}
     with tempfile.TemporaryDirectory(prefix="crosslake-bench-startup-") as tmp:
         cfg = load_config(args.profile, lake_root=str(Path(tmp) / "lake"))
         started = time.perf_counter()
@@ -60,6 +64,8 @@ def main() -> None:
             tables.run(spark, cfg)
             for _ in range(args.repeat):
                 times["help"].append(timed_process(["--help"]))
+                for stage in STAGE_HELP:
+                    times[f"stage_help_{stage}"].append(timed_process([stage, "--help"]))
                 times["process"].append(timed_process(job))
                 t0 = time.perf_counter()
                 tables.run(spark, cfg)
@@ -74,7 +80,12 @@ def main() -> None:
                        ("process", "`crosslake tables list`, new process (JVM + session + work)"),
                        ("in_session", "the same work in a running session")):
         print(f"| {label} | {median[key]:.2f} | {median[key] / median['in_session']:.1f} |")
-    save_result("startup", {"median_s": median, "all_s": times, "session_start_s": session_start},
+    for stage in STAGE_HELP:
+        print(f"| `crosslake {stage} --help`, new process (imports only) | {median[f'stage_help_{stage}']:.2f} "
+              f"| {median[f'stage_help_{stage}'] / median['in_session']:.1f} |")
+    save_result("startup", {"median_s": median, "all_s": times, "session_start_s": session_start,
+                            "cli_help_s": median["help"],
+                            "stage_help_s": {stage: median[f"stage_help_{stage}"] for stage in STAGE_HELP}},
                 profile=args.profile, repeat=args.repeat)
 
 

@@ -1,15 +1,92 @@
-"""The `crosslake` command: one subcommand per pipeline stage, plus the whole chain."""
+"""The `crosslake` command: one subcommand per pipeline stage, plus the whole chain.
+
+STAGES below is the one home of each stage's job module and one-line help (a job module's
+HELP reads it): `crosslake --help` lists the stages from it without importing any job, and a
+stage's job is imported only when that stage is parsed (a job imports Spark, torch or Great
+Expectations only when it runs). This module imports nothing heavy, so jobs may import it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from typing import NamedTuple
 
 from crosslake.arguments import Parser, parse
-from crosslake.runner import add_common_arguments, execute
 
-STAGES = ("generate", "extract", "ingest", "clean", "features", "train", "score", "stream", "feedback", "serve",
-          "pipeline", "models", "sweep", "tables", "runs", "dq", "maintain")
+
+class Stage(NamedTuple):
+    module: str  # the job module, imported only when this stage is parsed or run
+    help: str
+
+
+STAGES: dict[str, Stage] = {
+    "generate": Stage("jobs.generate", (
+        "Write a synthetic movie-review corpus in the exact aclImdb layout "
+        "(train|test/pos|neg/<id>_<rating>.txt, train/unsup/) into source.path, "
+        "including HTML, duplicates and a few malformed files. Sizes default to the profile's."
+    )),
+    "extract": Stage("jobs.extract", (
+        "Copy a source database table (JDBC) into its bronze Delta table: only the rows past the remembered "
+        "watermark, or --full. Credentials come from the environment."
+    )),
+    "ingest": Stage(
+        "jobs.ingest",
+        "Read the corpus in source.path (an aclImdb folder or aclImdb_v1.tar.gz) into the bronze Delta table."),
+    "clean": Stage("jobs.clean", (
+        "Parse, clean, validate and de-duplicate bronze into the silver table; quarantine rows "
+        "that fail a row-level check; block the publish when a batch-level check fails."
+    )),
+    "features": Stage(
+        "jobs.features",
+        "Tokenise labelled silver reviews, build the vocabulary from the train split, write gold token-id arrays."),
+    "train": Stage("jobs.train", (
+        "Train the sentiment CNN on a pinned gold version (fed by petastorm) and the TF-IDF + "
+        "logistic regression baseline on the same split; save the model with its lineage."
+    )),
+    "score": Stage("jobs.score", (
+        "Score score.input_table (rows of score.splits) with the production model (else the latest); "
+        "write the predictions table."
+    )),
+    "stream": Stage("jobs.stream", (
+        "Score new reviews from the incoming table (or a drop zone of JSON-lines files) into live_predictions "
+        "with Structured Streaming: exactly once across restarts; cron-style (available-now) or always on."
+    )),
+    "feedback": Stage("jobs.feedback", (
+        "Record labels for live predictions (wrong ones included) and send low-confidence ones for review: "
+        "the feedback table the next training run learns from."
+    )),
+    "serve": Stage(
+        "jobs.serve",
+        "Serve the review page: paste a review, see positive/negative, its confidence and the model version."),
+    "pipeline": Stage("jobs.pipeline", (
+        "Run every stage end to end: generate a corpus if there is none, ingest -> bronze, clean -> silver "
+        "(+ quarantine), features -> gold, train the CNN and the baseline, promote it if it beats production, "
+        "score -> predictions."
+    )),
+    "models": Stage(
+        "jobs.models",
+        "List, show, promote (candidate -> production, only if it wins) and roll back models in the registry."),
+    "sweep": Stage("jobs.sweep", (
+        "Train every combination of a small hyper-parameter grid as independent runs on the same gold version, "
+        "record the results in the sweeps table, and optionally promote the best by validation accuracy."
+    )),
+    "tables": Stage("jobs.tables", (
+        "List tables with version and row count, show a table's history, read a table as of an earlier "
+        "version or time, or list the rows that changed since a version."
+    )),
+    "runs": Stage(
+        "jobs.runs",
+        "List job runs from the ledger, show one run's inputs and outputs, or trace a model back to its sources."),
+    "dq": Stage(
+        "jobs.dq",
+        "Write the data-quality report of a run (every check, its result and observed value) as an HTML page."),
+    "maintain": Stage("jobs.maintain", (
+        "Compact small files (OPTIMIZE) and delete files older than the retention (VACUUM) in every table, "
+        "never below the profile's time-travel promise."
+    )),
+}
 
 EPILOG = """\
 stages, in order:   generate -> ingest -> clean -> features -> train -> score
@@ -54,21 +131,41 @@ configuration: conf/base.yaml + conf/<profile>.yaml; --profile or CROSSLAKE_PROF
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
-    import importlib
+class _LazyStages(argparse._SubParsersAction):
+    """Subcommands whose job module is imported (and its arguments added) only when that
+    stage is the one on the command line: `crosslake --help` imports no job, and
+    `crosslake STAGE ...` imports only STAGE's job (which imports Spark, torch or Great
+    Expectations only when it runs)."""
 
+    def __call__(self, parser, namespace, values, option_string=None):
+        name = values[0]
+        if name in STAGES and (sub := self._name_parser_map.get(name)) is not None:
+            add_stage_arguments(sub, name)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def add_stage_arguments(parser: argparse.ArgumentParser, stage: str) -> None:
+    """Import `stage`'s job module and add its arguments to its sub-parser (once)."""
+    from crosslake.runner import add_common_arguments  # config and YAML: not needed for `crosslake --help`
+
+    if parser.get_default("_module") is not None:
+        return
+    module = importlib.import_module(STAGES[stage].module)
+    module.add_arguments(parser)
+    add_common_arguments(parser)
+    parser.set_defaults(_module=module)
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="crosslake", formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EPILOG,
         description="crosslake: Spark + Delta Lake pipelines from raw reviews (or a tabular dataset declared in "
                     "conf/) to a trained, registered, scored model.")
+    parser.register("action", "parsers", _LazyStages)
     sub = parser.add_subparsers(dest="command", metavar="STAGE", required=True)
-    for stage in STAGES:
-        module = importlib.import_module(f"jobs.{stage}")
-        p = sub.add_parser(stage, help=module.HELP, description=module.HELP,
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
-        module.add_arguments(p)
-        add_common_arguments(p)
-        p.set_defaults(_module=module)
+    for stage, (_, help_text) in STAGES.items():
+        sub.add_parser(stage, help=help_text, description=help_text,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -76,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(build_parser(), argv)
     if args is None:
         return 2  # a usage mistake, already printed as one line; no config read, no JVM started
+    from crosslake.runner import execute
+
     module = args._module
     del args._module
     return execute(module, args)

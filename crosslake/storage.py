@@ -17,12 +17,14 @@ from __future__ import annotations
 import os
 import posixpath
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
-
-from pyarrow import fs as pafs
 
 from crosslake import secrets
 from crosslake.errors import CrosslakeError
+
+if TYPE_CHECKING:
+    from pyarrow import fs as pafs
 
 REMOTE_SCHEMES = ("s3a", "s3")
 CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
@@ -87,6 +89,8 @@ class Location:
     needs. Whole-object writes: a reader sees the old content or the new, never half."""
 
     def __init__(self, uri: str):
+        from pyarrow import fs as pafs
+
         self.uri = str(uri).rstrip("/")
         parsed = urlparse(self.uri)
         if parsed.scheme in REMOTE_SCHEMES:
@@ -121,13 +125,19 @@ class Location:
             raise CrosslakeError(f"cannot reach {self.uri}: {exc}") from exc
 
     def is_file(self) -> bool:
+        from pyarrow import fs as pafs
+
         return self._info().type == pafs.FileType.File
 
     def is_dir(self) -> bool:
+        from pyarrow import fs as pafs
+
         return self._info().type == pafs.FileType.Directory
 
     def children(self) -> list[str]:
         """Names directly inside this folder (empty if it does not exist)."""
+        from pyarrow import fs as pafs
+
         try:
             infos = self.fs.get_file_info(pafs.FileSelector(self.path, allow_not_found=True))
         except OSError as exc:

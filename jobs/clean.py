@@ -23,26 +23,22 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import arguments, lake, ledger, quality
+from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
-from expectations.silver_reviews import silver_reviews_suite
-from expectations.suite import CheckResult, run_checks
-from transforms.quality import filter_failed, filter_passed, with_failed_checks
-from transforms.reviews import (
-    feedback_training_rows, filter_duplicates, review_checks, select_silver, with_clean_text, with_conflict_checks,
-    with_content_hash, with_decoded_text, with_file_issue_named, with_label, with_source_fields, with_split,
-)
+
+if TYPE_CHECKING:
+    from crosslake import lake
+    from expectations.suite import CheckResult
+    from pyspark.sql import DataFrame, SparkSession
 
 NAME = "clean"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Parse, clean, validate and de-duplicate bronze into the silver table; quarantine rows "
-        "that fail a row-level check; block the publish when a batch-level check fails.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 log = logging.getLogger(__name__)
 
 
@@ -76,6 +72,9 @@ class CleanResult:
 
 
 def parse_bronze(bronze: DataFrame) -> DataFrame:
+    from pyspark.sql import functions as F
+    from transforms.reviews import with_clean_text, with_content_hash, with_decoded_text, with_label, with_source_fields
+
     if "file_issue" not in bronze.columns:  # a bronze version landed before ingest recorded issues
         bronze = bronze.withColumn("file_issue", F.lit(None).cast("string"))
     return (bronze.transform(with_source_fields).transform(with_decoded_text)
@@ -84,6 +83,10 @@ def parse_bronze(bronze: DataFrame) -> DataFrame:
 
 def flag_rows(parsed: DataFrame, suite) -> DataFrame:
     """Every check a row fails (failed_checks), and whether it is quarantined."""
+    from pyspark.sql import functions as F
+    from transforms.quality import with_failed_checks
+    from transforms.reviews import review_checks, with_conflict_checks, with_file_issue_named
+
     return (parsed.transform(with_failed_checks, {**review_checks(), **suite.row_predicates()})
             .transform(with_file_issue_named).transform(with_conflict_checks)
             .withColumn("quarantined", F.size("failed_checks") > 0))
@@ -92,6 +95,9 @@ def flag_rows(parsed: DataFrame, suite) -> DataFrame:
 def builtin_check_results(suite, reasons: dict[str, int], rows_in: int) -> list[CheckResult]:
     """Results of the row checks beside the GX suite (file issues, control characters,
     conflicts), recorded like the suite's own."""
+    from expectations.suite import CheckResult
+    from transforms.reviews import review_checks
+
     names = [*review_checks(), "duplicate_review_id", "conflicting_labels"]
     count = lambda name: sum(n for r, n in reasons.items() if r == name or r.startswith(f"{name}:"))  # noqa: E731
     return [CheckResult(suite=suite.name, check=name, group="row", expectation="crosslake.record_check",
@@ -101,6 +107,9 @@ def builtin_check_results(suite, reasons: dict[str, int], rows_in: int) -> list[
 
 def quarantine_rows(flagged: DataFrame, run_id: str, bronze_version: int) -> DataFrame:
     """Failed rows with everything needed to inspect and replay them (the original bytes)."""
+    from pyspark.sql import functions as F
+    from transforms.quality import filter_failed
+
     return flagged.transform(filter_failed).select(
         "source_path", "review_id", "file_name", "failed_checks", "raw_text", "content",
         F.lit(bronze_version).alias("bronze_version"), F.lit(run_id).alias("run_id"),
@@ -110,6 +119,8 @@ def quarantine_rows(flagged: DataFrame, run_id: str, bronze_version: int) -> Dat
 
 def row_check_results(suite, reasons: dict[str, int], rows_in: int) -> list[CheckResult]:
     """Row checks quarantine rather than block; their counts are recorded beside the batch checks."""
+    from expectations.suite import CheckResult
+
     return [CheckResult(suite=suite.name, check=name, group="row", expectation=exp.expectation_type,
                         success=reasons.get(name, 0) == 0, observed_value=None,
                         unexpected_count=reasons.get(name, 0), element_count=rows_in)
@@ -119,6 +130,10 @@ def row_check_results(suite, reasons: dict[str, int], rows_in: int) -> list[Chec
 def with_feedback(spark: SparkSession, cfg: Config, corpus: DataFrame) -> tuple[DataFrame, int]:
     """The corpus plus the labelled feedback the scoring side has recorded (at its latest
     version, pinned for this run and recorded in the ledger), as training rows."""
+    from crosslake import lake, ledger
+    from pyspark.sql import functions as F
+    from transforms.reviews import feedback_training_rows
+
     if not lake.exists(spark, cfg.table_path("feedback")):
         return corpus, 0
     version = lake.pinned_version(spark, cfg, "feedback")
@@ -134,13 +149,20 @@ def with_feedback(spark: SparkSession, cfg: Config, corpus: DataFrame) -> tuple[
 
 def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
         dataset: str | None = None) -> CleanResult:
+    from crosslake import lake, quality
+    from expectations.silver_reviews import silver_reviews_suite
+    from expectations.suite import run_checks
+    from transforms.quality import filter_passed
+    from transforms.reviews import SILVER_COLUMNS, filter_duplicates, select_silver, with_split
+
     if dataset:
         from jobs.tabular import clean as tabular_clean
 
         return tabular_clean.run(spark, cfg, dataset, bronze_version=bronze_version)
     run_id = quality.run_id()
     bronze_version = lake.pinned_version(spark, cfg, "bronze", bronze_version)
-    suite = silver_reviews_suite(cfg.clean)
+    suite = silver_reviews_suite(max_text_chars=cfg.clean.max_text_chars, min_rows=cfg.clean.min_rows,
+                                 max_quarantine_fraction=cfg.clean.max_quarantine_fraction, columns=SILVER_COLUMNS)
     flagged = (
         lake.read_table(spark, cfg, "bronze", version=bronze_version)
         .transform(parse_bronze)

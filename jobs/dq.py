@@ -12,18 +12,18 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from expectations.report import render_report
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 NAME = "dq"
-HELP = "Write the data-quality report of a run (every check, its result and observed value) as an HTML page."
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 RECORD_RUN = False  # inspection: no ledger row
 LAKE = "read"       # an existing lake
 
@@ -36,6 +36,10 @@ def add_arguments(parser) -> None:
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "report", run: str | None = None,
         out: str | None = None) -> str:
+    from crosslake import lake
+    from expectations.report import render_report
+    from pyspark.sql import functions as F
+
     results = lake.read_table(spark, cfg, "dq_results")
     if run is None:
         latest = results.orderBy(F.col("checked_at").desc()).select("run_id").first()

@@ -24,19 +24,21 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, ledger, secrets
+from crosslake import secrets
+from crosslake.cli import STAGES
 from crosslake.config import Config, DatabaseConfig, ExtractConfig, is_plain_name, plain_name_for
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
 
+if TYPE_CHECKING:
+    from crosslake import lake
+    from pyspark.sql import DataFrame, SparkSession
+
 NAME = "extract"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Copy a source database table (JDBC) into its bronze Delta table: only the rows past the remembered "
-        "watermark, or --full. Credentials come from the environment.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 WATERMARK_SCHEMA = "extract string, column string, last_value string, value_type string, run_id string, " \
                    "updated_at timestamp"
@@ -66,6 +68,9 @@ class ExtractResult:
 
 
 def run(spark: SparkSession, cfg: Config, *, name: str, full: bool = False, allow_empty: bool = False) -> ExtractResult:
+    from crosslake import lake, ledger
+    from pyspark.sql import functions as F
+
     spec = cfg.extracts.get(name)
     if spec is None:
         raise ConfigError(f"unknown extract '{name}': declared extracts are {', '.join(cfg.extracts) or 'none'}")
@@ -197,6 +202,9 @@ def _psql_message(text: str) -> str:
 
 
 def _last_watermark(spark: SparkSession, cfg: Config, name: str) -> tuple[str, str] | None:
+    from crosslake import lake
+    from pyspark.sql import functions as F
+
     if not lake.exists(spark, cfg.table_path("watermarks")):
         return None
     row = lake.read_table(spark, cfg, "watermarks").filter(F.col("extract") == name).first()
@@ -204,6 +212,9 @@ def _last_watermark(spark: SparkSession, cfg: Config, name: str) -> tuple[str, s
 
 
 def _save_watermark(spark: SparkSession, cfg: Config, name: str, column: str, value: str, value_type: str) -> None:
+    from crosslake import lake, ledger
+    from pyspark.sql import functions as F
+
     current = ledger.current()
     row = (name, column, value, value_type, current.run_id if current else None, None)
     df = spark.createDataFrame([row], WATERMARK_SCHEMA).withColumn("updated_at", F.current_timestamp())

@@ -16,22 +16,21 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, ledger, quality
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import job_main
-from expectations.gold import checked_view, gold_reviews_suite
-from expectations.suite import run_checks
-from transforms.features import vocabulary, with_token_ids, with_tokens
+
+if TYPE_CHECKING:
+    from crosslake import lake
+    from pyspark.sql import SparkSession
 
 NAME = "features"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = "Tokenise labelled silver reviews, build the vocabulary from the train split, write gold token-id arrays."
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 LABELLED_SPLITS = ("train", "validation", "test")
 
 
@@ -59,6 +58,12 @@ class FeaturesResult:
 
 def run(spark: SparkSession, cfg: Config, *, silver_version: int | None = None,
         dataset: str | None = None) -> FeaturesResult:
+    from crosslake import lake, ledger, quality
+    from expectations.gold import checked_view, gold_reviews_suite
+    from expectations.suite import run_checks
+    from pyspark.sql import functions as F
+    from transforms.features import vocabulary, with_token_ids, with_tokens
+
     if dataset:
         from jobs.tabular import features as tabular_features
 

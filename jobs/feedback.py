@@ -38,19 +38,20 @@ import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import arguments, lake, ledger
+from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
 
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
 NAME = "feedback"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Record labels for live predictions (wrong ones included) and send low-confidence ones for review: "
-        "the feedback table the next training run learns from.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 EPILOG = """\
 labels file: UTF-8 CSV with a header naming review_id and label (0 negative, 1 positive); a
 byte-order mark is fine. One id labelled both 0 and 1 (or otherwise than the feedback table
@@ -163,6 +164,9 @@ def conflicting(lines: list[LabelLine], held: dict[str, int]) -> set[str]:
 def predictions_with_text(spark: SparkSession, cfg: Config) -> DataFrame:
     """Live predictions with the text each was scored with: stream_inputs (written by the
     stream for both sources), else the incoming table (lakes scored before stream_inputs)."""
+    from crosslake import lake
+    from pyspark.sql import functions as F
+
     live = lake.read_table(spark, cfg, "live_predictions")
     texts = None
     if lake.exists(spark, cfg.table_path("stream_inputs")):
@@ -177,6 +181,9 @@ def predictions_with_text(spark: SparkSession, cfg: Config) -> DataFrame:
 
 
 def label(spark: SparkSession, cfg: Config, path: str) -> FeedbackResult:
+    from crosslake import lake, ledger
+    from pyspark.sql import functions as F
+
     lines = read_labels(path)
     held = {}
     if lake.exists(spark, cfg.table_path("feedback")):
@@ -218,6 +225,9 @@ def label(spark: SparkSession, cfg: Config, path: str) -> FeedbackResult:
 
 
 def review(spark: SparkSession, cfg: Config, margin: float) -> FeedbackResult:
+    from crosslake import lake
+    from pyspark.sql import functions as F
+
     unsure = predictions_with_text(spark, cfg).filter(F.abs(F.col("probability") - 0.5) < margin)
     if lake.exists(spark, cfg.table_path("feedback")):
         unsure = unsure.join(lake.read_table(spark, cfg, "feedback").select("review_id"), "review_id", "left_anti")
@@ -232,6 +242,9 @@ def review(spark: SparkSession, cfg: Config, margin: float) -> FeedbackResult:
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", file: str | None = None,
         margin: float = 0.15):
+    from crosslake import lake
+    from pyspark.sql import functions as F
+
     if action == "label":
         if not file:
             raise ConfigError("feedback label needs --file labels.csv (columns review_id,label)")

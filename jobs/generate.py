@@ -16,9 +16,8 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 from dataclasses import dataclass
 
-from tqdm import tqdm
-
 from crosslake.arguments import count, folder_path
+from crosslake.cli import STAGES
 from crosslake.config import GENERATE_MAX, Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
@@ -27,11 +26,7 @@ from sources.imdb_generator import generate_corpus
 from sources.loans_generator import Manifest
 
 NAME = "generate"
-HELP = (
-    "Write a synthetic movie-review corpus in the exact aclImdb layout "
-    "(train|test/pos|neg/<id>_<rating>.txt, train/unsup/) into source.path, "
-    "including HTML, duplicates and a few malformed files. Sizes default to the profile's."
-)
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 NEEDS_SPARK = False
 LAKE = "none"  # writes the source folder, not the lake
 # Written into every folder generate fills: only such a folder (or an empty one) is replaced,
@@ -80,6 +75,8 @@ class DatasetGenerateResult:
 
 def run(_spark, cfg: Config, *, train=None, test=None, unsup=None, seed=None, out=None, dataset=None, rows=2000,
         to="csv"):
+    from tqdm import tqdm
+
     if dataset:
         return generate_dataset(cfg, dataset, rows=rows, to=to, seed=cfg.generate.seed if seed is None else seed,
                                 out=out)

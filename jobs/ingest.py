@@ -34,21 +34,21 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, ledger
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError
-from crosslake.files import read_local, scan_local
 from crosslake.runner import job_main, new_run_id
 from sources.imdb_reader import open_corpus
-from transforms.landing import with_landing_fields
+
+if TYPE_CHECKING:
+    from crosslake import lake
+    from pyspark.sql import DataFrame, SparkSession
 
 NAME = "ingest"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = "Read the corpus in source.path (an aclImdb folder or aclImdb_v1.tar.gz) into the bronze Delta table."
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:
@@ -89,6 +89,11 @@ class IngestResult:
 
 def run(spark: SparkSession, cfg: Config, *, source: str | None = None, dataset: str | None = None,
         full: bool = False) -> IngestResult:
+    from crosslake import lake, ledger
+    from crosslake.files import read_local, scan_local
+    from pyspark.sql import functions as F
+    from transforms.landing import with_landing_fields
+
     if dataset:
         from jobs.tabular import ingest as tabular_ingest
 
@@ -165,6 +170,8 @@ def _differs(entry, row, origin: str) -> bool:
 def _content_changed(spark: SparkSession, fresh: DataFrame, bronze: DataFrame, stale: list[str]) -> int:
     """How many of the re-read `stale` paths really changed: other bytes or another issue (a
     file only touched, or taken over from another origin, is re-read but unchanged)."""
+    from pyspark.sql import functions as F
+
     paths = spark.createDataFrame([(p,) for p in stale], "source_path string")
     before = bronze.join(paths, "source_path").select(
         "source_path", F.sha2("content", 256).alias("old_hash"), F.col("file_issue").alias("old_issue"))

@@ -15,19 +15,19 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from delta.tables import DeltaTable
-from pyspark.sql import SparkSession
-
-from crosslake import lake
 from crosslake.arguments import count
+from crosslake.cli import STAGES
 from crosslake.config import EACH, Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 NAME = "maintain"
-HELP = ("Compact small files (OPTIMIZE) and delete files older than the retention (VACUUM) in every table, "
-        "never below the profile's time-travel promise.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 LAKE = "write"  # an existing, writable lake: maintain never creates one (nor a ledger in a mistyped root)
 DELTA_SAFETY_HOURS = 168  # Delta's own VACUUM floor, unless its check is switched off
 
@@ -65,6 +65,9 @@ class MaintainResult:
 
 def run(spark: SparkSession, cfg: Config, *, table: list[str] | None = None, retention_hours: int | None = None,
         dry_run: bool = False) -> MaintainResult:
+    from crosslake import lake
+    from delta.tables import DeltaTable
+
     hours = cfg.maintenance.vacuum_retention_hours if retention_hours is None else retention_hours
     promise = cfg.lake.time_travel_hours
     if hours < promise:

@@ -22,24 +22,19 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
-from pyspark.sql import Row, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from train import registry
-from train.loop import evaluate
-from train.store import StoredModel, load_metadata, load_model, read_file, versions
-from transforms.features import with_token_ids, with_tokens
-from transforms.tabular import with_feature_vector
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+    from train.store import StoredModel
 
 NAME = "models"
-HELP = "List, show, promote (candidate -> production, only if it wins) and roll back models in the registry."
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 RECORD_RUN = False  # the registry keeps its own decision log
 LAKE = "read"       # an existing lake (its model store)
 log = logging.getLogger(__name__)
@@ -61,6 +56,9 @@ def check_options(*, action: str = "list", version: str | None = None, **_) -> N
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", version: str | None = None,
         dataset: str | None = None):
+    from train import registry
+    from train.store import load_metadata
+
     check_options(action=action, version=version)
     store = cfg.model_store
     if dataset:
@@ -80,6 +78,9 @@ def run(spark: SparkSession, cfg: Config, *, action: str = "list", version: str 
 
 
 def list_models(store, name: str) -> str:
+    from train import registry
+    from train.store import load_metadata, versions
+
     found = versions(store, name)
     if not found:
         return f"no model '{name}' yet: run `crosslake train`"
@@ -100,6 +101,15 @@ def test_set_accuracy(spark: SparkSession, cfg: Config, stored: StoredModel, sil
                       silver_version: int) -> tuple[float, int]:
     """Accuracy of `stored` on the labelled test split of `silver` at `silver_version`,
     turned into model input by the model's own vocabulary or encoding (as scoring does)."""
+    import numpy as np
+    import torch
+    from crosslake import lake
+    from pyspark.sql import Row, functions as F
+    from train.loop import evaluate
+    from train.store import read_file
+    from transforms.features import with_token_ids, with_tokens
+    from transforms.tabular import with_feature_vector
+
     if stored.metadata["spec"].get("kind") == "tabular_mlp":
         dataset = stored.metadata["config"]["dataset"]
         label = cfg.dataset(dataset).label
@@ -137,6 +147,9 @@ class PromoteResult:
 
 
 def promote(spark: SparkSession, cfg: Config, candidate: int, *, name: str | None = None) -> PromoteResult:
+    from train import registry
+    from train.store import load_model
+
     cfg.require_writer("models")
     store, name = cfg.model_store, name or cfg.models.name
     current = registry.aliases(store, name).get("production")
@@ -167,6 +180,9 @@ def promote(spark: SparkSession, cfg: Config, candidate: int, *, name: str | Non
 
 
 def rollback(store, name: str) -> str:
+    from train import registry
+    from train.store import load_model
+
     current = registry.aliases(store, name).get("production")
     if current is None:
         raise CrosslakeError(f"model '{name}' has no production version to roll back")

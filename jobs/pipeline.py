@@ -19,20 +19,18 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import SparkSession
-
-from crosslake import ledger
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.runner import job_main
-from jobs import clean, features, generate, ingest, models, score, train
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 NAME = "pipeline"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Run every stage end to end: generate a corpus if there is none, ingest -> bronze, clean -> silver "
-        "(+ quarantine), features -> gold, train the CNN and the baseline, promote it if it beats production, "
-        "score -> predictions.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 log = logging.getLogger(__name__)
 
 
@@ -57,6 +55,9 @@ class PipelineResult:
 
 
 def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: str | None = None) -> PipelineResult:
+    from crosslake import ledger
+    from jobs import clean, features, generate, ingest, score, train
+
     result = PipelineResult()
     if dataset:
         steps = _dataset_steps(cfg, dataset, regenerate)
@@ -86,10 +87,14 @@ def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: 
 
 def promote(spark: SparkSession, cfg: Config, dataset: str | None = None):
     """The new candidate becomes production only if it beats the current one (jobs/models.py)."""
+    from jobs import models
+
     return models.run(spark, cfg, action="promote", dataset=dataset)
 
 
 def _dataset_steps(cfg: Config, dataset: str, regenerate: bool) -> list[tuple[str, Any]]:
+    from jobs import clean, features, generate, ingest, train
+
     ds = cfg.dataset(dataset)
     steps = [("ingest", ingest.run), ("clean", clean.run), ("features", features.run), ("train", train.run),
              ("promote", promote)]

@@ -10,21 +10,22 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
-from pyspark.sql import Row, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, ledger
 from crosslake.arguments import count
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
 
+if TYPE_CHECKING:
+    from pyspark.sql import Row, SparkSession
+
 NAME = "runs"
-HELP = "List job runs from the ledger, show one run's inputs and outputs, or trace a model back to its sources."
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 RECORD_RUN = False  # inspection: no ledger row
 LAKE = "read"       # an existing lake, read-only is fine
 
@@ -58,6 +59,9 @@ def check_options(*, action: str = "list", target: str | None = None, **_) -> No
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", target: str | None = None,
         job: str | None = None, status: str | None = None, limit: int = 20, split: str | None = None,
         out: str | None = None) -> str:
+    from crosslake import lake, ledger
+    from pyspark.sql import functions as F
+
     if action == "sources":
         if not target:
             raise ConfigError("`crosslake runs sources` needs model:NAME:VERSION or GOLD_TABLE:VERSION")
@@ -118,6 +122,8 @@ def trace(rows: list[Row], target: str) -> str:
 def sources(spark: SparkSession, cfg: Config, target: str, *, split: str | None = None,
             out: str | None = None) -> str:
     """The source rows behind a model (the gold version it was trained on) or a gold version."""
+    from pyspark.sql import functions as F
+
     from crosslake.lineage import gold_source_rows, model_gold
 
     head, _, version = target.rpartition(":")

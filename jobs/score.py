@@ -15,25 +15,20 @@ import sys
 if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import from the project root, not jobs/
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, ledger, quality
 from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.runner import job_main
-from expectations.predictions import predictions_suite
-from expectations.suite import run_checks
-from serving.udf import broadcast_model, with_predictions
-from train import registry
-from train.store import load_model
-from transforms.features import with_token_ids, with_tokens
+
+if TYPE_CHECKING:
+    from crosslake import lake
+    from pyspark.sql import SparkSession
 
 NAME = "score"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Score score.input_table (rows of score.splits) with the production model (else the latest); "
-        "write the predictions table.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:
@@ -61,6 +56,15 @@ class ScoreResult:
 
 def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = None,
         input_version: int | None = None) -> ScoreResult:
+    from crosslake import lake, ledger, quality
+    from expectations.predictions import predictions_suite
+    from expectations.suite import run_checks
+    from pyspark.sql import functions as F
+    from serving.udf import broadcast_model, with_predictions
+    from train import registry
+    from train.store import load_model
+    from transforms.features import with_token_ids, with_tokens
+
     model_version = registry.resolve(cfg.model_store, cfg.models.name, model_version)
     stored = load_model(cfg.model_store, cfg.models.name, model_version)  # fails fast, on the driver
     ledger.record_input(f"model:{stored.name}", stored.version)

@@ -27,6 +27,7 @@ import logging
 import signal
 import time
 
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main
@@ -35,7 +36,7 @@ NAME = "serve"
 LAKE = "read"  # an existing lake (its model store); a read-only mount is fine: the page writes nothing
 NEEDS_SPARK = False
 RECORD_RUN = False
-HELP = "Serve the review page: paste a review, see positive/negative, its confidence and the model version."
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 log = logging.getLogger(__name__)
 
 

@@ -65,26 +65,21 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, ledger
+from crosslake.cli import STAGES
 from crosslake.config import Config
-from crosslake.dropzone import DropZone, check_folder
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.runner import job_main
-from serving.udf import broadcast_model, with_predictions
-from train import registry
-from train.store import load_model
-from transforms.features import with_token_ids, with_tokens
-from transforms.scoring import (REPEATED, RESENT, SCORED, explode_lines, rejected_rows, scoring_problem,
-                                with_outcome, with_parsed_record)
+
+if TYPE_CHECKING:
+    from crosslake import lake
+    from crosslake.dropzone import DropZone
+    from pyspark.sql import DataFrame, SparkSession
 
 NAME = "stream"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Score new reviews from the incoming table (or a drop zone of JSON-lines files) into live_predictions "
-        "with Structured Streaming: exactly once across restarts; cron-style (available-now) or always on.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 EPILOG = """\
 drop zone (--source files): one JSON object per line, {"review_id": "<string>", "text": "<string>"},
 UTF-8. The zone takes NEW files: write each file outside the zone (same file system), then
@@ -193,6 +188,10 @@ class Scorer:
         self.broadcast = None
 
     def model(self):
+        from serving.udf import broadcast_model
+        from train import registry
+        from train.store import load_model
+
         version = registry.resolve(self.cfg.model_store, self.cfg.models.name, self.pinned)
         if self.stored is None or self.stored.version != version:
             if self.stored is not None:
@@ -205,6 +204,9 @@ class Scorer:
 
     def rows(self, batch: DataFrame) -> DataFrame:
         """The batch as rows with review_id, text, _problem, record, file, line, received_at."""
+        from pyspark.sql import functions as F
+        from transforms.scoring import explode_lines, scoring_problem, with_parsed_record
+
         if self.zone is None:
             return batch.select("review_id", "text", "received_at", scoring_problem().alias("_problem"),
                                 F.to_json(F.struct("review_id", "text")).alias("record"),
@@ -214,6 +216,9 @@ class Scorer:
     def known(self, batch_id: int) -> DataFrame:
         """Ids scored before this batch, with the text they were scored with (null for rows
         scored before stream_inputs kept texts). A replayed batch's own rows do not count."""
+        from crosslake import lake
+        from pyspark.sql import functions as F
+
         empty = self.spark.createDataFrame([], "review_id string, known_text string")
         if not lake.exists(self.spark, self.cfg.table_path("live_predictions")):
             return empty
@@ -227,6 +232,12 @@ class Scorer:
         return live.join(inputs, "review_id", "left").filter(~this_batch).select("review_id", "known_text")
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        from crosslake import lake
+        from pyspark.sql import functions as F
+        from serving.udf import with_predictions
+        from transforms.features import with_token_ids, with_tokens
+        from transforms.scoring import rejected_rows, REPEATED, RESENT, SCORED, with_outcome
+
         started = time.time()
         stored = self.model()
         max_len = stored.metadata["spec"]["max_len"]
@@ -309,6 +320,10 @@ class Scorer:
 def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None) -> tuple[str, DataFrame]:
     """(name of the source, its streaming DataFrame): the incoming table's review_id, text,
     received_at; or a drop zone's files whole (value, file, file_size, file_mtime, received_at)."""
+    from crosslake import lake
+    from crosslake.dropzone import check_folder
+    from pyspark.sql import functions as F
+
     per_trigger = str(cfg.stream.max_files_per_trigger)
     if source == "table":
         table_path = lake.require(spark, cfg, "incoming")
@@ -335,6 +350,9 @@ def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None
 
 def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | None = None,
         trigger: str = "available-now", model_version: str | None = None, timeout: float | None = None) -> StreamResult:
+    from crosslake import lake, ledger
+    from crosslake.dropzone import DropZone
+
     try:
         trigger = trigger_arg(str(trigger))
     except argparse.ArgumentTypeError as exc:

@@ -24,23 +24,23 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import yaml
-from pyspark.sql import SparkSession
 
-from crosslake import arguments, lake, ledger
+from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config, train_setting_problem
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main, new_run_id
-from jobs import models, train
-from train import registry
 from train.config import TrainConfig
-from train.store import load_metadata
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
 
 NAME = "sweep"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Train every combination of a small hyper-parameter grid as independent runs on the same gold version, "
-        "record the results in the sweeps table, and optionally promote the best by validation accuracy.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 RESULTS_SCHEMA = ("sweep_id string, trial int, params string, model_name string, model_version int, "
                   "best_val_accuracy double, test_accuracy double, seconds double, best boolean")
 log = logging.getLogger(__name__)
@@ -103,6 +103,11 @@ def check_options(*, grid: list[str], **_) -> None:
 
 def run(spark: SparkSession, cfg: Config, *, grid: list[str], dataset: str | None = None,
         gold_version: int | None = None, promote_best: bool = False) -> SweepResult:
+    from crosslake import lake, ledger
+    from jobs import models, train
+    from train import registry
+    from train.store import load_metadata
+
     axes = parse_grid(grid)
     combos = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
     gold = f"{dataset}_gold" if dataset else "gold"

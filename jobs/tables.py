@@ -16,19 +16,21 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
 import contextlib
 import io
 import json
+from typing import TYPE_CHECKING
 
-from pyspark.sql import SparkSession
-
-from crosslake import arguments, lake
+from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import ConfigError
 from crosslake.runner import job_main
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
 NAME = "tables"
 RECORD_RUN = False  # inspection: no ledger row
 LAKE = "read"       # an existing lake, read-only is fine
-HELP = ("List tables with version and row count, show a table's history, read a table as of an earlier "
-        "version or time, or list the rows that changed since a version.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 
 
 def add_arguments(parser) -> None:
@@ -60,6 +62,8 @@ def check_options(*, action: str = "list", name: str | None = None, version: int
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", name: str | None = None,
         version: int | None = None, timestamp: str | None = None, since: int | None = None,
         limit: int = 20) -> str:
+    from crosslake import lake
+
     check_options(action=action, name=name, version=version, timestamp=timestamp, since=since)
     if action == "list":
         infos = lake.list_tables(spark, cfg)

@@ -18,33 +18,24 @@ import dataclasses
 import logging
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-import torch
-from torch import nn
-from tqdm import tqdm
-
-from crosslake import arguments, lake, ledger
+from crosslake import arguments
+from crosslake.cli import STAGES
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 from crosslake.runner import code_version, job_main, new_run_id
-from train import registry
-from train.baseline import accuracy, fit_baseline
-from train.checkpoint import Checkpoints, fingerprint
-from train.curves import curves_png
-from train.device import pick_device, seed_everything
 from train.config import TrainConfig
-from train.loop import FitResult, Metrics, evaluate, fit
-from train.model import ModelSpec, TextCNN
-from train.distributed import run_distributed, shard
-from train.petastorm_feeder import PetastormFeeder, RankFeeders
-from train.store import load_metadata, model_dir, save_model, versions
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from torch import nn
+    from train.checkpoint import Checkpoints
+    from train.loop import Metrics
 
 NAME = "train"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
-HELP = ("Train the sentiment CNN on a pinned gold version (fed by petastorm) and the TF-IDF + "
-        "logistic regression baseline on the same split; save the model with its lineage.")
+HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 SPLITS = ("train", "validation", "test")
 log = logging.getLogger(__name__)
 
@@ -79,6 +70,12 @@ class TrainResult:
 
 def run(spark: SparkSession, cfg: Config, *, gold_version: int | None = None, fresh: bool = False,
         dataset: str | None = None) -> TrainResult:
+    from crosslake import lake
+    from pyspark.sql import functions as F
+    from train.baseline import accuracy, fit_baseline
+    from train.device import seed_everything
+    from train.model import ModelSpec, TextCNN
+
     if dataset:
         from jobs.tabular import train as tabular_train
 
@@ -125,6 +122,15 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
     """Feed `splits` through petastorm into `model`, test it, store it as `name`'s next
     version (alias candidate) with its lineage, and record it in the run ledger. The
     same path for every model: the CNN here, the tabular MLP in jobs/tabular/train.py."""
+    from crosslake import ledger
+    from tqdm import tqdm
+    from train import registry
+    from train.checkpoint import Checkpoints, fingerprint
+    from train.curves import curves_png
+    from train.device import pick_device
+    from train.loop import Metrics
+    from train.store import model_dir, save_model
+
     cfg.require_writer("models")
     key = fingerprint(spec=model.spec.to_dict(), train=dataclasses.asdict(tcfg), gold=cfg.table_path(gold_table),
                       version=gold_version)
@@ -198,6 +204,8 @@ def train_and_store(spark: SparkSession, cfg: Config, model: nn.Module, *, name:
 def _require_learned(model: nn.Module, initial: dict, tcfg: TrainConfig) -> None:
     """Refuse to store a model whose weights are exactly as initialised: nothing was learned,
     and a stored version could be promoted and served as if it had been."""
+    import torch
+
     after = model.state_dict()
     if all(torch.equal(initial[k], after[k].detach().to(initial[k].device)) for k in initial):
         raise CrosslakeError(f"training changed none of the model's weights (train.lr {tcfg.lr}, "
@@ -208,6 +216,9 @@ def _require_learned(model: nn.Module, initial: dict, tcfg: TrainConfig) -> None
 def _fit_here(spark: SparkSession, cfg: Config, model: nn.Module, splits: dict[str, DataFrame], tcfg: TrainConfig,
               device, *, feature_col: str, run_id: str, checkpoints: Checkpoints, progress, what: str):
     """Train in this process, fed by petastorm; checkpoints every epoch."""
+    from train.loop import evaluate, fit
+    from train.petastorm_feeder import PetastormFeeder
+
     feeder = PetastormFeeder(spark, splits, cache_root=f"{cfg.scratch}/_petastorm_cache", run_id=run_id,
                              batch_size=tcfg.batch_size, workers=tcfg.loader_workers, seed=tcfg.seed,
                              feature_col=feature_col)
@@ -225,6 +236,10 @@ def _fit_data_parallel(spark: SparkSession, cfg: Config, model: nn.Module, split
                        tcfg: TrainConfig, *, feature_col: str, order_by: list[str], run_id: str, use_gpu: bool):
     """Train in tcfg.processes processes (DDP), each fed its own shard by petastorm.
     Checkpoints are not written in this mode (yet): a killed run starts over."""
+    from train.distributed import run_distributed, shard
+    from train.loop import FitResult, Metrics
+    from train.petastorm_feeder import PetastormFeeder, RankFeeders
+
     world = tcfg.processes
     shards = {s: shard(df.select(*order_by, feature_col, "label"), order_by=order_by, world=world, pad=s == "train")
               for s, df in splits.items()}
@@ -243,6 +258,8 @@ def _fit_data_parallel(spark: SparkSession, cfg: Config, model: nn.Module, split
 
 def _already_trained(store: str, name: str, key: str) -> dict | None:
     """The newest stored version trained with exactly these settings on this data, if any."""
+    from train.store import load_metadata, versions
+
     for v in reversed(versions(store, name)):
         meta = load_metadata(store, name, v)
         if meta.get("fingerprint") == key:

@@ -6,6 +6,13 @@ import pytest
 from crosslake.config import load_config
 from expectations.silver_reviews import silver_reviews_suite
 from expectations.suite import Suite, pass_predicate, run_checks
+from transforms.reviews import SILVER_COLUMNS
+
+
+def reviews_suite(clean):
+    """The silver reviews suite at the limits of conf/'s clean: section, as jobs/clean.py builds it."""
+    return silver_reviews_suite(max_text_chars=clean.max_text_chars, min_rows=clean.min_rows,
+                                max_quarantine_fraction=clean.max_quarantine_fraction, columns=SILVER_COLUMNS)
 
 ROWS = [
     # review_id, utf8_valid, text, polarity_dir, rating, content, n
@@ -26,7 +33,7 @@ def df(spark):
 
 
 EXPECTATIONS = {
-    **silver_reviews_suite(load_config("test").clean).row_checks,
+    **reviews_suite(load_config("test").clean).row_checks,
     "n_between": gxe.ExpectColumnValuesToBeBetween(column="n", min_value=0, max_value=10),
     "n_strict": gxe.ExpectColumnValuesToBeBetween(column="n", min_value=0, max_value=7, strict_min=True,
                                                    strict_max=True),
@@ -45,7 +52,7 @@ def test_predicate_agrees_with_gx_row_by_row(spark, df, name):
 
 
 def test_silver_row_checks_catch_each_bad_row(df):
-    suite = silver_reviews_suite(load_config("test").clean)
+    suite = reviews_suite(load_config("test").clean)
     failed = {name: {r.n for r in df.filter(~pred).select("n").collect()}
               for name, pred in suite.row_predicates().items()}
     assert failed["file_name_is_id_rating_txt"] == {50}
@@ -57,10 +64,10 @@ def test_silver_row_checks_catch_each_bad_row(df):
 
 def test_batch_check_thresholds_and_reporting(spark):
     df = spark.createDataFrame([(False,)] * 96 + [(True,)] * 4, "quarantined boolean")
-    suite = silver_reviews_suite(load_config("test", overrides=["clean.max_quarantine_fraction=0.05"]).clean)
+    suite = reviews_suite(load_config("test", overrides=["clean.max_quarantine_fraction=0.05"]).clean)
     (ok,) = run_checks(df, suite, "input")
     assert ok.success and ok.unexpected_count == 4 and ok.check == "quarantine_fraction"
-    strict = silver_reviews_suite(load_config("test", overrides=["clean.max_quarantine_fraction=0.03"]).clean)
+    strict = reviews_suite(load_config("test", overrides=["clean.max_quarantine_fraction=0.03"]).clean)
     (blocked,) = run_checks(df, strict, "input")
     assert not blocked.success and "quarantine_fraction" in blocked.describe()
 

@@ -13,29 +13,24 @@ Batch checks (the quarantine fraction and the suite's output checks) gate the pu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
-import great_expectations.expectations as gxe
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, quality
 from crosslake.config import Config, DatasetConfig, column_type
 from crosslake.errors import ConfigError, CrosslakeError
-from expectations.from_config import suite_from_config
-from expectations.suite import CheckResult, Suite, run_checks
-from jobs.clean import CleanResult, row_check_results
-from transforms.quality import filter_failed, filter_passed, with_failed_checks
-from transforms.tabular import (
-    guard_checks, header_problems, reader_checks, records_from_columns, value_checks, with_clean_text,
-    with_duplicate_status,
-    with_named_values, with_split, with_typed_columns,
-)
+
+if TYPE_CHECKING:
+    from expectations.suite import Suite
+    from jobs.clean import CleanResult
+    from pyspark.sql import DataFrame, SparkSession
 
 LINEAGE = ["_source", "_source_row"]
 
 
 def dataset_suite(name: str, ds: DatasetConfig) -> Suite:
     """The dataset's suite from conf/, plus the quarantine-fraction gate every dataset gets."""
+    import great_expectations.expectations as gxe
+    from expectations.from_config import suite_from_config
+
     suite = suite_from_config(f"{name}_silver", ds.expectations)
     suite.input_checks.setdefault("quarantine_fraction", gxe.ExpectColumnValuesToBeInSet(
         column="quarantined", value_set=[False], mostly=1.0 - ds.clean.max_quarantine_fraction))
@@ -45,6 +40,9 @@ def dataset_suite(name: str, ds: DatasetConfig) -> Suite:
 def records(cfg: Config, name: str, bronze: DataFrame) -> DataFrame:
     """Bronze rows as records (transforms/tabular.py); a database table's columns are
     checked against the declaration here, as files are at ingest."""
+    from pyspark.sql import functions as F
+    from transforms.tabular import header_problems, records_from_columns
+
     ds = cfg.dataset(name)
     if ds.source.format != "jdbc":
         return bronze.select("_source", "_source_row", "_header", "_fields", "_problems", "_raw")
@@ -61,6 +59,16 @@ def records(cfg: Config, name: str, bronze: DataFrame) -> DataFrame:
 
 
 def run(spark: SparkSession, cfg: Config, name: str, *, bronze_version: int | None = None) -> CleanResult:
+    from crosslake import lake, quality
+    from expectations.suite import CheckResult, run_checks
+    from jobs.clean import CleanResult, row_check_results
+    from pyspark.sql import functions as F
+    from transforms.quality import filter_failed, filter_passed, with_failed_checks
+    from transforms.tabular import (
+        guard_checks, reader_checks, value_checks, with_clean_text, with_duplicate_status, with_named_values,
+        with_split, with_typed_columns,
+    )
+
     ds = cfg.dataset(name)
     run_id = quality.run_id()
     bronze_version = lake.pinned_version(spark, cfg, f"{name}_bronze", bronze_version)

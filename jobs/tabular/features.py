@@ -10,16 +10,14 @@ and encoding versions. Rows without a label stay in silver.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, Row, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, ledger, quality
 from crosslake.config import Config, DatasetConfig
 from crosslake.errors import CrosslakeError
-from expectations.gold import checked_view, gold_dataset_suite
-from expectations.suite import run_checks
-from transforms.tabular import ENCODING_SCHEMA, with_feature_vector
+
+if TYPE_CHECKING:
+    from crosslake import lake
+    from pyspark.sql import DataFrame, Row, SparkSession
 
 
 @dataclass
@@ -43,6 +41,8 @@ class DatasetFeaturesResult:
 def learn_encoding(train: DataFrame, ds: DatasetConfig, silver_version: int) -> list[Row]:
     """Encoding rows (ENCODING_SCHEMA) from the train split: one numeric slot per numeric
     column, then per categorical column its most frequent values and an `other` slot."""
+    from pyspark.sql import Row, functions as F
+
     rows: list[Row] = []
 
     def slot(feature: str, category: str | None, kind: str, mean: float | None = None, std: float | None = None):
@@ -65,6 +65,12 @@ def learn_encoding(train: DataFrame, ds: DatasetConfig, silver_version: int) -> 
 
 
 def run(spark: SparkSession, cfg: Config, name: str, *, silver_version: int | None = None) -> DatasetFeaturesResult:
+    from crosslake import lake, ledger, quality
+    from expectations.gold import checked_view, gold_dataset_suite
+    from expectations.suite import run_checks
+    from pyspark.sql import functions as F
+    from transforms.tabular import ENCODING_SCHEMA, with_feature_vector
+
     ds = cfg.dataset(name)
     silver_version = lake.pinned_version(spark, cfg, f"{name}_silver", silver_version)
     silver = lake.read_table(spark, cfg, f"{name}_silver", version=silver_version)

@@ -11,18 +11,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake, ledger
 from crosslake.config import Config, DatasetConfig
 from crosslake.errors import ConfigError, CrosslakeError
-from crosslake.files import list_files, read_files
 from crosslake.runner import new_run_id
-from transforms.tabular import (
-    RECORD_SCHEMA, explode_csv_records, header_problems, records_from_columns, shown_name,
-)
+
+if TYPE_CHECKING:
+    from crosslake import lake
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
@@ -47,6 +44,10 @@ class DatasetIngestResult:
 
 
 def run(spark: SparkSession, cfg: Config, name: str, *, source: str | None = None, full: bool = False):
+    from crosslake import lake, ledger
+    from pyspark.sql import functions as F
+    from transforms.tabular import header_problems, shown_name
+
     ds = cfg.dataset(name)
     if ds.source.format == "jdbc":
         from jobs import extract
@@ -89,6 +90,8 @@ def run(spark: SparkSession, cfg: Config, name: str, *, source: str | None = Non
 
 
 def _data_files(spark: SparkSession, where: str, fmt: str) -> list[tuple]:
+    from crosslake.files import list_files
+
     try:
         listed = list_files(spark, [where], SUFFIX[fmt])
     except FileNotFoundError:
@@ -105,6 +108,9 @@ def _data_files(spark: SparkSession, where: str, fmt: str) -> list[tuple]:
 
 
 def _csv_records(spark: SparkSession, files: list[tuple], ds: DatasetConfig) -> DataFrame:
+    from crosslake.files import read_files
+    from transforms.tabular import explode_csv_records
+
     src = ds.source
     contents = read_files(spark, sorted({f[0].rsplit("/", 1)[0] for f in files}), SUFFIX["csv"])
     wanted = spark.createDataFrame([(f[0],) for f in files], "path string")
@@ -115,6 +121,9 @@ def _csv_records(spark: SparkSession, files: list[tuple], ds: DatasetConfig) -> 
 def _parquet_records(spark: SparkSession, files: list[tuple]) -> DataFrame:
     """Each file read on its own, so a file missing a column is caught (a multi-file read
     would fill it with nulls) and a corrupt file is named."""
+    from pyspark.sql import functions as F
+    from transforms.tabular import RECORD_SCHEMA, records_from_columns
+
     parts = []
     for path, length, _ in files:
         if length == 0:
@@ -138,10 +147,14 @@ def _parquet_records(spark: SparkSession, files: list[tuple]) -> DataFrame:
 
 def _changed_rows(spark: SparkSession, cfg: Config, table: str) -> int:
     """Rows the table's last commit inserted or updated."""
+    from crosslake import lake
+
     metrics = lake.history(spark, cfg, table, 1).first().operationMetrics or {}
     return int(metrics.get("numTargetRowsInserted", 0)) + int(metrics.get("numTargetRowsUpdated", 0))
 
 
 def _run_id() -> str:
+    from crosslake import ledger
+
     current = ledger.current()
     return current.run_id if current else new_run_id()

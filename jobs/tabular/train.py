@@ -12,18 +12,13 @@ import dataclasses
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pyspark.ml.classification import LogisticRegression
-from pyspark.ml.functions import array_to_vector
-from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
-
-from crosslake import lake
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
-from jobs.train import SPLITS, train_and_store
-from train.device import seed_everything
-from train.model import MLPSpec, TabularMLP
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +44,10 @@ class DatasetTrainResult:
 
 def baseline_accuracy(train: DataFrame, test: DataFrame, *, max_iter: int) -> float:
     """Logistic regression on the same feature vectors: what the MLP has to beat."""
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import functions as F
+
     as_vectors = lambda df: df.withColumn("vec", array_to_vector("features"))  # noqa: E731
     model = LogisticRegression(featuresCol="vec", labelCol="label", maxIter=max_iter).fit(as_vectors(train))
     scored = model.transform(as_vectors(test))
@@ -57,6 +56,12 @@ def baseline_accuracy(train: DataFrame, test: DataFrame, *, max_iter: int) -> fl
 
 def run(spark: SparkSession, cfg: Config, name: str, *, gold_version: int | None = None,
         fresh: bool = False) -> DatasetTrainResult:
+    from crosslake import lake
+    from jobs.train import SPLITS, train_and_store
+    from pyspark.sql import functions as F
+    from train.device import seed_everything
+    from train.model import MLPSpec, TabularMLP
+
     ds = cfg.dataset(name)
     tcfg = dataclasses.replace(cfg.train, **ds.train)
     table = f"{name}_gold"

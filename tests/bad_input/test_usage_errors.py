@@ -165,7 +165,7 @@ def test_a_bad_value_in_a_profile_names_the_file(tmp_path, monkeypatch, capsys, 
 
 def test_every_numeric_setting_has_a_range_and_every_profile_passes():
     patterns = {p for p, _, _ in numeric_settings()}
-    assert patterns - set(RANGES) == set(), "give these settings a range in crosslake/config.py RANGES"
+    assert patterns - set(RANGES) == set(), "give these settings a range in crosslake/ranges.py RANGES"
     assert set(RANGES) - patterns == set(), "RANGES names settings that do not exist"
     profiles = available_profiles()
     assert {"local", "test", "cloud-cpu", "onprem-gpu", "gpu"} <= set(profiles)
