@@ -1,16 +1,40 @@
-"""One SparkSession for the whole test run (local, UI off, 2 shuffle partitions), built
-exactly as the jobs build theirs, from the `test` profile."""
+"""Fixtures shared by the whole test run.
+
+- `spark`: one SparkSession for the run (local, UI off, 2 shuffle partitions), built
+  exactly as the jobs build theirs, from the `test` profile.
+- `make_cfg`: the test profile's config with the lake (and source) under tmp_path.
+- `postgres_server`, `s3_server`: one PostgreSQL and one S3 (moto) server per run, started
+  lazily (only when a test asks for one) and stopped at the end. Tests are isolated by a
+  fresh database (`postgres_server.fresh("lending")`) or bucket (`s3_server.fresh("name")`),
+  not by a fresh server.
+- `review_lake`: the review lake built ONCE per run (generate -> ingest -> clean ->
+  features -> train -> score through the jobs' main(), in this process, on the test
+  profile; sizes in tests/helpers.py). Read it, never write it: a test that writes (a
+  re-run, a sweep, a second model) takes `review_lake_copy`, its own copy of the lake
+  (shutil.copytree: a second, not a rebuild) reading the same corpus. So no test depends
+  on another's leftovers, whatever the order.
+
+The inner loop: `pytest -m "not slow"` leaves out the suites marked `slow`, those that
+start the `crosslake` command, spark-submit, Airflow, a notebook or a browser in new
+processes and run whole pipelines there (a few minutes each). `make test` runs them all;
+nothing is deselected by default. Tests that draw random kill points or data use a fixed
+seed (tests/helpers.py `random_seed`); CROSSLAKE_TEST_SEED=<n> or =random changes it, and
+the seed used is printed.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 from crosslake.config import Config, load_config  # noqa: E402
+from tests.helpers import LAKE_CORPUS, LAKE_SETTINGS, lake_args  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +55,53 @@ def make_cfg(tmp_path: Path):
                            overrides=[f"source.path={tmp_path / 'aclImdb'}", *overrides])
 
     return make
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL for the run; take fresh databases on it with `.fresh(name, ...)`."""
+    from tests.postgres import Server
+
+    server = Server()
+    pg = server.start()
+    yield pg
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """One moto S3 server for the run (a bucket `crosslake-0` on it); take fresh buckets
+    with `.fresh(name)`."""
+    from tests import s3
+
+    with s3.running("crosslake-0") as store:
+        yield store
+
+
+def _lake(root: Path, corpus: Path) -> SimpleNamespace:
+    return SimpleNamespace(root=root, corpus=corpus, cfg=load_config("test", lake_root=str(root / "lake")),
+                           args=lambda *extra: lake_args(root, *LAKE_SETTINGS, *extra, corpus=corpus))
+
+
+@pytest.fixture(scope="session")
+def review_lake(tmp_path_factory, spark) -> SimpleNamespace:
+    """The review lake built once per run: `.root` (the lake is root/lake), `.corpus` (the
+    generated aclImdb it was landed from), `.cfg`, and `.args(*extra)` (a job's arguments on
+    it). Read only: take `review_lake_copy` to write."""
+    from jobs import clean, features, generate, ingest, score, train
+
+    root = tmp_path_factory.mktemp("review-lake")
+    lake = _lake(root, root / "aclImdb")
+    sizes = [f"--{k}={v}" for k, v in LAKE_CORPUS.items()]
+    assert generate.main(lake.args(*sizes)) == 0
+    for job in (ingest, clean, features, train, score):
+        assert job.main(lake.args()) == 0, job.NAME
+    return lake
+
+
+@pytest.fixture
+def review_lake_copy(review_lake, tmp_path) -> SimpleNamespace:
+    """This test's own copy of the review lake (the corpus stays where it was landed from,
+    so a re-run of ingest sees the same files)."""
+    shutil.copytree(review_lake.root / "lake", tmp_path / "lake", symlinks=True)
+    return _lake(tmp_path, review_lake.corpus)

@@ -1,5 +1,9 @@
 """A throwaway PostgreSQL server on loopback for tests: started, used, stopped, removed.
 
+tests/conftest.py starts one per test session (`postgres_server`, on first use); each test
+module or test gets fresh databases on it (`Postgres.fresh("lending")`), so no test sees
+another's tables and no test pays for a server start.
+
 Debian's postgresql package provides the binaries (scripts/setup.sh installs it). The
 server refuses to run as root, so as root it runs as the `postgres` user.
 """
@@ -12,7 +16,8 @@ import socket
 import subprocess
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass
+import itertools
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -23,18 +28,37 @@ class Postgres:
     port: int
     user: str
     password: str
+    # the names a test uses -> the databases created for it (fresh ones on a shared server)
+    names: dict[str, str] = field(default_factory=dict)
+
+    def database(self, name: str) -> str:
+        return self.names.get(name, name)
 
     def url(self, database: str) -> str:
-        return f"jdbc:postgresql://{self.host}:{self.port}/{database}"
+        return f"jdbc:postgresql://{self.host}:{self.port}/{self.database(database)}"
+
+    def fresh(self, *databases: str) -> "Postgres":
+        """The same server with a new, empty database for each name: `url("lending")` and
+        `sql(..., "lending")` on the result reach the new one."""
+        names = {}
+        for name in databases:
+            real = f"{name}_{next(_numbers)}"
+            self.sql(f"CREATE DATABASE {real}")
+            names[name] = real
+        return replace(self, names=names)
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         done = subprocess.run(
-            ["psql", "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", database, "-v", "ON_ERROR_STOP=1",
+            ["psql", "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", self.database(database),
+             "-v", "ON_ERROR_STOP=1",
              "-qAt", "-c", statement],
             env={**os.environ, "PGPASSWORD": self.password}, capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
             raise RuntimeError(f"psql failed: {done.stderr}")
         return done.stdout.strip()
+
+
+_numbers = itertools.count(1)
 
 
 def _bin(name: str) -> str:

@@ -1,12 +1,16 @@
 """A real S3-compatible server on loopback for tests: moto in server mode (it speaks the
 S3 HTTP API; Spark's s3a connector and pyarrow's S3 client talk to it as to any store),
-started in its own process, with one bucket, and stopped afterwards."""
+started in its own process, with one bucket, and stopped afterwards.
+
+tests/conftest.py starts one per test session (`s3_server`, on first use); each test
+module gets a fresh bucket on it (`ObjectStore.fresh("name")`)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import itertools
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -38,9 +42,18 @@ class ObjectStore:
         return boto3.client("s3", endpoint_url=self.endpoint, aws_access_key_id=ACCESS_KEY,
                             aws_secret_access_key=SECRET_KEY, region_name="us-east-1")
 
+    def fresh(self, name: str) -> "ObjectStore":
+        """A new, empty bucket on the same server (named `name-N`)."""
+        store = ObjectStore(self.endpoint, f"{name}-{next(_numbers)}")
+        store.client().create_bucket(Bucket=store.bucket)
+        return store
+
     def keys(self, prefix: str = "") -> list[str]:
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
         return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+_numbers = itertools.count(1)
 
 
 @contextmanager

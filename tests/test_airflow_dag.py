@@ -18,8 +18,12 @@ import pytest
 from crosslake.cli import build_parser
 from crosslake.config import load_config
 
+pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv-airflow/bin/python"
+EXPECTED_STAGES = {"ingest": ["ingest"], "clean": ["clean"], "features": ["features"], "train": ["train"],
+                   "promote": ["models", "promote"], "score": ["score"]}
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +67,13 @@ def test_every_task_runs_a_crosslake_command_on_the_side_that_may_run_it(probed)
         role = getattr(importlib.import_module(f"jobs.{stage}"), "ROLE", None)
         assert role is None or role in roles, f"{task_id}: a {role} job under {profile} ({roles})"
         assert task["queue"] == ("scoring" if task_id == "score" else "training"), task_id
-        assert args is not None
+        # the exact command: the stage, its side's profile, its lock, and nothing else
+        stage_args = EXPECTED_STAGES[task_id]
+        side = "cloud-cpu" if task_id == "score" else "onprem-gpu"
+        assert argv[1:] == [*stage_args, "--profile", side, "--lock", task_id], task["command"]
+        assert (args.command, args.profile, args.lock, args.lake_root, args.set) == \
+            (stage_args[0], side, task_id, None, []), vars(args)
+        assert getattr(args, "action", None) == (stage_args[1] if len(stage_args) > 1 else None)
 
 
 def test_exit_codes_become_the_task_states_the_dag_promises(probed):

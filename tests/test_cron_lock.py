@@ -6,11 +6,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
+import pytest
+
+from tests.helpers import CROSSLAKE
+
+pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
+
+
 
 
 def run(tmp_path: Path, *argv: str, wait: bool = True, lock: str = "nightly"):

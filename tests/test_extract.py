@@ -10,20 +10,19 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import DatabaseConfig, ExtractConfig, TableConfig, load_config
 from jobs import extract
-from tests.postgres import running
 
 ROWS = 500
 
 
 @pytest.fixture(scope="module")
-def pg():
-    with running("crm") as pg:
-        pg.sql("CREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL, plan text, "
-               "monthly_fee numeric(8,2), updated_at timestamp NOT NULL)", "crm")
-        pg.sql(f"INSERT INTO customers SELECT g, 'customer ' || g, CASE WHEN g % 3 = 0 THEN 'pro' ELSE 'basic' END, "
-               f"(g % 50) + 0.99, TIMESTAMP '2026-01-01' + g * INTERVAL '1 minute' "
-               f"FROM generate_series(1, {ROWS}) g", "crm")
-        yield pg
+def pg(postgres_server):
+    pg = postgres_server.fresh("crm")
+    pg.sql("CREATE TABLE customers (id integer PRIMARY KEY, name text NOT NULL, plan text, "
+           "monthly_fee numeric(8,2), updated_at timestamp NOT NULL)", "crm")
+    pg.sql(f"INSERT INTO customers SELECT g, 'customer ' || g, CASE WHEN g % 3 = 0 THEN 'pro' ELSE 'basic' END, "
+           f"(g % 50) + 0.99, TIMESTAMP '2026-01-01' + g * INTERVAL '1 minute' "
+           f"FROM generate_series(1, {ROWS}) g", "crm")
+    yield pg
 
 
 @pytest.fixture

@@ -8,11 +8,15 @@ from pathlib import Path
 
 import nbformat
 import papermill
+import pytest
 
 from crosslake.config import load_config
 from tests import s3
 from tests.secret_search import leaks
 from train import registry
+
+pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
+
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRETS = {"AWS_ACCESS_KEY_ID": "AKIANOTEBOOKINJECTED", "AWS_SECRET_ACCESS_KEY": "notebook-injected-secret-5d2e",

@@ -4,9 +4,6 @@ then checked against the tables it wrote."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,9 +12,11 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import load_config
 from crosslake.errors import CrosslakeError
+from tests.helpers import cli, lake_args
 from train.store import load_model
 
-CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
+pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
+
 # What the generator's deliberate mistakes must be quarantined for.
 EXPECTED_CHECK = {
     "empty": "text_not_empty",
@@ -28,13 +27,9 @@ EXPECTED_CHECK = {
 }
 
 
-def crosslake(root: Path, *argv: str) -> subprocess.CompletedProcess:
-    cmd = [CROSSLAKE, *argv, "--profile", "test", "--lake-root", str(root / "lake"),
-           "--set", f"source.path={root / 'aclImdb'}"]
-    env = {**os.environ, "PYTHONWARNINGS": "ignore::FutureWarning"}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
+def crosslake(root: Path, *argv: str):
+    """The crosslake command on root's lake and corpus, in a new process; it must succeed."""
+    return cli(*argv, *lake_args(root), timeout=1200)
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +45,16 @@ def test_pipeline_reports_where_everything_is(run):
         assert f"{name}: {cfg.table_path(name)} (version 0" in out
     assert f"model: {cfg.model_store}/sentiment_cnn/v1" in out
     assert "test accuracy: CNN 0." in out and "baseline 0." in out
-    assert "predictions: " in out and "rows" in out
+
+
+def test_pipeline_reports_the_scored_rows_and_their_accuracy(run, spark):
+    _, out, cfg = run
+    preds = lake.read_table(spark, cfg, "predictions")
+    labelled = preds.filter(F.col("label").isNotNull())
+    accuracy = labelled.agg(F.avg((F.col("label") == F.col("prediction")).cast("double"))).first()[0]
+    assert f"predictions: {cfg.table_path('predictions')} (version 0, {preds.count():,} rows)\n" \
+           f"  scored {preds.count():,} rows of silver version 0 with model v1; " \
+           f"accuracy on the silver rows that have labels: {accuracy:.4f}" in out, out
 
 
 def test_row_counts_add_up_and_every_malformed_file_is_quarantined_for_its_reason(run, spark):
@@ -91,11 +95,13 @@ def test_predictions_carry_model_and_input_versions(run, spark):
 
 
 def test_new_files_advance_versions_and_old_versions_stay_readable(run, spark):
+    from jobs import clean, ingest
+
     root, _, cfg = run
     before = lake.read_table(spark, cfg, "silver").count()
     (root / "aclImdb" / "train" / "pos" / "77777_10.txt").write_text("A late arrival: the acting was superb.")
-    crosslake(root, "ingest")
-    crosslake(root, "clean")
+    for job in (ingest, clean):   # through main([...]) in this process: the command's own run is the pipeline's
+        assert job.main(lake_args(root)) == 0, job.NAME
     assert lake.current_version(spark, cfg.table_path("bronze")) == 1
     assert lake.current_version(spark, cfg.table_path("silver")) == 1
     assert lake.read_table(spark, cfg, "silver").count() == before + 1

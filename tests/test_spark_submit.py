@@ -15,6 +15,8 @@ import pytest
 from crosslake import lake
 from crosslake.config import load_config
 
+pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 

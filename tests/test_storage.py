@@ -19,8 +19,9 @@ from train.store import load_model, save_model, versions
 
 
 @pytest.fixture(scope="module")
-def store():
-    with s3.running() as server, s3.environment(server.env()):
+def store(s3_server):
+    server = s3_server.fresh("storage")
+    with s3.environment(server.env()):
         yield server
 
 

@@ -4,9 +4,7 @@ loans` in new processes, with the source switched to JDBC by configuration only.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -16,17 +14,18 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import load_config
 from sources.loans_generator import rows_for_database
-from tests.postgres import running
+from tests.helpers import cli
+from tests.s3 import environment
 
-CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
+pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
+
 ROWS = 600
 TABLES = ("loans_bronze", "loans_silver", "loans_quarantine", "loans_encoding", "loans_gold")
 
 
 @pytest.fixture(scope="module")
-def pg():
-    with running("lending") as pg:
-        yield pg
+def pg(postgres_server):
+    return postgres_server.fresh("lending")
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +37,21 @@ def overrides(pg) -> list[str]:
     return ["--set", f"databases.lending.url={pg.url('lending')}", "--set", "datasets.loans.source.format=jdbc"]
 
 
-def crosslake(pg, root: Path, *argv: str, expect: int = 0) -> subprocess.CompletedProcess:
-    cmd = [CROSSLAKE, *argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg)]
-    env = {**os.environ, "LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password,
-           "PYTHONWARNINGS": "ignore::FutureWarning"}
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=root)
-    assert done.returncode == expect, done.stdout[-2000:] + done.stderr[-3000:]
-    return done
+def crosslake(pg, root: Path, *argv: str, expect: int = 0):
+    """The crosslake command on root's lake, the source switched to the test database."""
+    return cli(*argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg), expect=expect,
+               env={"LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password}, cwd=root)
+
+
+def in_process(pg, root: Path, capsys, *argv: str) -> str:
+    """The same command through its main([...]) in this process (the first pipeline run
+    above is the one a user starts): what it printed."""
+    from crosslake.cli import main
+
+    capsys.readouterr()
+    with environment({"LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password}):
+        assert main([*argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg)]) == 0
+    return capsys.readouterr().out
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +87,8 @@ def test_every_source_row_is_published_or_quarantined_for_its_planted_fault(firs
     assert dict(silver.dtypes)["applied_on"] == "date" and dict(silver.dtypes)["defaulted"] == "boolean"
     row = silver.filter(F.col("loan_id") == 7).first()
     assert (row._source, row._source_row) == ("jdbc:lending/public.loans", "loan_id=7")
-    assert "rows in 600 = published" in out
+    assert f"rows in 600 = published {silver.count()} + quarantined {quarantine.count()} + duplicates dropped 0" \
+        in out, out
 
 
 def test_gold_holds_feature_vectors_from_the_train_split_encoding(first_run, spark):
@@ -126,13 +134,13 @@ def test_the_tabular_mlp_trains_on_the_pinned_gold_and_is_promoted(first_run, sp
     assert f"promoted loans_mlp v{winner} " in out and "no production model yet" in out
 
 
-def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, pg, root, spark):
+def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, pg, root, spark, capsys):
     from train import registry
     from train.store import versions as model_versions
 
     cfg, _ = first_run
     before = versions(spark, cfg)
-    crosslake(pg, root, "pipeline", "--dataset", "loans")
+    in_process(pg, root, capsys, "pipeline", "--dataset", "loans")
     assert versions(spark, cfg) == before  # nothing new at the source: no table gets a new version
     assert model_versions(cfg.model_store, "loans_mlp") == [1]  # same data, same settings: not retrained
 
@@ -147,7 +155,7 @@ def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, 
     pg.sql("INSERT INTO loans SELECT loan_id + 10000, applied_on, amount, term_months, annual_income, "
            "employment_years, home_ownership, purpose, grade, defaulted, TIMESTAMP '2030-01-02' "
            "FROM loans WHERE loan_id IN (10, 11)", "lending")
-    out = crosslake(pg, root, "pipeline", "--dataset", "loans").stdout
+    out = in_process(pg, root, capsys, "pipeline", "--dataset", "loans")
     assert f"incremental extract 'loans': {6 + boundary} rows read" in out  # 4 updated + 2 new + boundary
     silver = lake.read_table(spark, cfg, "loans_silver")
     quarantine = lake.read_table(spark, cfg, "loans_quarantine")
@@ -164,11 +172,12 @@ def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, 
     assert decision["promoted"] == (decision["candidate_accuracy"] > decision["production_accuracy"])
 
 
-def test_the_ledger_traces_gold_back_to_the_source_table(first_run, pg, root, spark):
+def test_the_ledger_traces_gold_back_to_the_source_table(first_run, pg, root, spark, capsys):
     cfg, _ = first_run
     gold_version = lake.current_version(spark, cfg.table_path("loans_gold"))
-    out = crosslake(pg, root, "runs", "trace", f"loans_gold:{gold_version}").stdout
-    assert "loans_silver v" in out and "loans_bronze v" in out
+    out = in_process(pg, root, capsys, "runs", "trace", f"loans_gold:{gold_version}")
+    assert f"loans_gold v{gold_version} <- features run" in out, out
+    assert re.search(r"loans_silver v\d+ <- clean run", out) and re.search(r"loans_bronze v\d+ <- ingest run", out), out
     assert "jdbc:lending/public.loans" in out
 
 

@@ -133,12 +133,28 @@ def test_curves_png_is_a_picture_of_the_history():
 
 
 def test_train_one_epoch_counts_rows_and_moves_weights():
+    import copy
+
+    torch.manual_seed(0)
     model = TextCNN(SPEC)
+    replay = copy.deepcopy(model)
     before = [p.detach().clone() for p in model.parameters()]
-    m = train_one_epoch(model, batches(*order_task(70, 4)), torch.optim.SGD(model.parameters(), lr=0.1),
-                        torch.device("cpu"))
-    assert m.rows == 70 and 0 <= m.accuracy <= 1
+    data = batches(*order_task(70, 4))
+    m = train_one_epoch(model, data, torch.optim.SGD(model.parameters(), lr=0.1), torch.device("cpu"))
+    # the same epoch by hand: each batch judged by the weights before its step
+    opt, correct, loss_sum = torch.optim.SGD(replay.parameters(), lr=0.1), 0, 0.0
+    for ids, labels in data:
+        opt.zero_grad()
+        logits = replay(ids)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels, reduction="sum")
+        (loss / len(labels)).backward()
+        opt.step()
+        correct += int(((logits > 0).float() == labels).sum())
+        loss_sum += loss.item()
+    assert m.rows == 70 and m.accuracy == correct / 70 and abs(m.loss - loss_sum / 70) < 1e-6
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    for a, b in zip(model.parameters(), replay.parameters()):
+        assert torch.allclose(a, b)
 
 
 def test_checked_fails_loudly_on_a_short_read():

@@ -20,7 +20,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,11 +30,13 @@ from crosslake import lake
 from crosslake.config import load_config
 from crosslake.errors import ConfigError
 from tests import s3
+from tests.helpers import CROSSLAKE, random_seed
 from train import registry
 from train.store import load_model, predict_proba, save_model
 from transforms.features import with_token_ids, with_tokens
 
-CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
+pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
+
 TRAINING, SCORING = "onprem-gpu,test", "cloud-cpu,test"
 SMALL = ["--set", "generate.train=1200", "--set", "generate.test=400", "--set", "generate.unsup=40",
          "--set", "train.epochs=5"]  # half the test profile's corpus: this story starts many processes
@@ -110,65 +111,66 @@ def kill_and_restart(sides: Sides, kills: int, rng: random.Random) -> list[float
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory, spark):
+def story(tmp_path_factory, spark, s3_server):
     root = tmp_path_factory.mktemp("two-clusters")
-    with s3.running() as store:
-        s3.attach(spark, store)
-        sides = Sides(root, store)
-        train_cfg, score_cfg = sides.cfg(TRAINING), sides.cfg(SCORING)
-        out: dict = {"sides": sides, "train_cfg": train_cfg, "score_cfg": score_cfg}
+    store = s3_server.fresh("two-clusters")
+    s3.attach(spark, store)
+    sides = Sides(root, store)
+    train_cfg, score_cfg = sides.cfg(TRAINING), sides.cfg(SCORING)
+    out: dict = {"sides": sides, "train_cfg": train_cfg, "score_cfg": score_cfg}
 
-        # 1. training side
-        sides.run(TRAINING, "pipeline")
-        # 2. scoring side: batch (re-scoring is a no-op: tests/jobs/test_jobs.py); the one-writer rule
-        out["score_run"] = sides.run(SCORING, "score")
-        out["refused_clean"] = sides.run(SCORING, "clean", ok=False)
-        out["refused_score"] = sides.run(TRAINING, "score", ok=False)
+    # 1. training side
+    sides.run(TRAINING, "pipeline")
+    # 2. scoring side: batch (re-scoring is a no-op: tests/jobs/test_jobs.py); the one-writer rule
+    out["score_run"] = sides.run(SCORING, "score")
+    out["refused_clean"] = sides.run(SCORING, "clean", ok=False)
+    out["refused_score"] = sides.run(TRAINING, "score", ok=False)
 
-        # 3. reviews arrive in 8 commits; the stream is killed at random points and restarted
-        labels = {}
-        with s3.environment(store.env()):
-            for batch in range(8):
-                rows = []
-                for j in range(20):
-                    i = batch * 20 + j
-                    labels[f"live-{i}"] = i % 2
-                    rows.append((f"live-{i}", new_word_review(i, positive=i % 2 == 1)))
-                append_incoming(spark, score_cfg, rows)
-            seed = random.randrange(1 << 30)
-            out["kill_seed"] = seed
-            out["kill_delays"] = kill_and_restart(sides, kills=2, rng=random.Random(seed))
-            out["live_after_kills"] = lake.read_table(spark, score_cfg, "live_predictions").collect()
-            out["v1"] = registry.resolve(train_cfg.model_store, train_cfg.models.name, "production")
+    # 3. reviews arrive in 8 commits; the stream is killed at random points and restarted
+    labels = {}
+    with s3.environment(store.env()):
+        for batch in range(8):
+            rows = []
+            for j in range(20):
+                i = batch * 20 + j
+                labels[f"live-{i}"] = i % 2
+                rows.append((f"live-{i}", new_word_review(i, positive=i % 2 == 1)))
+            append_incoming(spark, score_cfg, rows)
+        seed = random_seed()
+        print(f"\nstream kill seed {seed} (CROSSLAKE_TEST_SEED={seed} replays this run)")
+        out["kill_seed"] = seed
+        out["kill_delays"] = kill_and_restart(sides, kills=2, rng=random.Random(seed))
+        out["live_after_kills"] = lake.read_table(spark, score_cfg, "live_predictions").collect()
+        out["v1"] = registry.resolve(train_cfg.model_store, train_cfg.models.name, "production")
 
-            # 4. the training side promotes a new version; the stream follows it
-            v1 = load_model(train_cfg.model_store, train_cfg.models.name, out["v1"])
-            v2, _ = save_model(train_cfg.model_store, v1.name, v1.model, v1.vocabulary,
-                               {**v1.metadata, "note": "same weights, promoted to show the stream follows"})
-            registry.set_alias(train_cfg.model_store, v1.name, "production", v2)
-            out["v2"] = v2
-            later = [(f"late-{i}", new_word_review(1000 + i, positive=i % 2 == 1)) for i in range(10)]
-            for i in range(10):
-                labels[f"late-{i}"] = i % 2
-            append_incoming(spark, score_cfg, later)
-        out["stream_run"] = sides.run(SCORING, "stream")
-        out["live"] = lake.read_table(spark, score_cfg, "live_predictions").collect()
-        out["metrics"] = lake.read_table(spark, score_cfg, "stream_metrics").collect()
+        # 4. the training side promotes a new version; the stream follows it
+        v1 = load_model(train_cfg.model_store, train_cfg.models.name, out["v1"])
+        v2, _ = save_model(train_cfg.model_store, v1.name, v1.model, v1.vocabulary,
+                           {**v1.metadata, "note": "same weights, promoted to show the stream follows"})
+        registry.set_alias(train_cfg.model_store, v1.name, "production", v2)
+        out["v2"] = v2
+        later = [(f"late-{i}", new_word_review(1000 + i, positive=i % 2 == 1)) for i in range(10)]
+        for i in range(10):
+            labels[f"late-{i}"] = i % 2
+        append_incoming(spark, score_cfg, later)
+    out["stream_run"] = sides.run(SCORING, "stream")
+    out["live"] = lake.read_table(spark, score_cfg, "live_predictions").collect()
+    out["metrics"] = lake.read_table(spark, score_cfg, "stream_metrics").collect()
 
-        # 5. feedback: a person labels every live prediction; the training side retrains
-        labels_csv = root / "labels.csv"
-        labels_csv.write_text("review_id,label\n" + "".join(f"{k},{v}\n" for k, v in labels.items()))
-        out["feedback_run"] = sides.run(SCORING, "feedback", "label", "--file", str(labels_csv))
-        out["feedback"] = lake.read_table(spark, score_cfg, "feedback").collect()
-        out["retrain"] = sides.run(TRAINING, "pipeline")
-        out["silver_feedback"] = (lake.read_table(spark, train_cfg, "silver")
-                                  .filter(F.col("review_id").startswith("feedback/")).collect())
-        with s3.environment(store.env()):
-            out["latest"] = load_model(train_cfg.model_store, train_cfg.models.name)
-            out["first"] = load_model(train_cfg.model_store, train_cfg.models.name, out["v1"])
-        out["labels"] = labels
-        out["keys"] = store.keys()
-        yield out
+    # 5. feedback: a person labels every live prediction; the training side retrains
+    labels_csv = root / "labels.csv"
+    labels_csv.write_text("review_id,label\n" + "".join(f"{k},{v}\n" for k, v in labels.items()))
+    out["feedback_run"] = sides.run(SCORING, "feedback", "label", "--file", str(labels_csv))
+    out["feedback"] = lake.read_table(spark, score_cfg, "feedback").collect()
+    out["retrain"] = sides.run(TRAINING, "pipeline")
+    out["silver_feedback"] = (lake.read_table(spark, train_cfg, "silver")
+                              .filter(F.col("review_id").startswith("feedback/")).collect())
+    with s3.environment(store.env()):
+        out["latest"] = load_model(train_cfg.model_store, train_cfg.models.name)
+        out["first"] = load_model(train_cfg.model_store, train_cfg.models.name, out["v1"])
+    out["labels"] = labels
+    out["keys"] = store.keys()
+    yield out
 
 
 def test_both_sides_keep_everything_in_the_bucket_and_nothing_else_in_common(story):

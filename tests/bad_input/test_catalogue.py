@@ -27,6 +27,7 @@ from crosslake.config import load_config
 from crosslake.errors import CrosslakeError, DataQualityError
 from jobs import clean, ingest
 from sources.loans_generator import COLUMNS
+from tests.helpers import write_files
 
 GOOD = {"loan_id": "0", "applied_on": "2022-03-04", "amount": "12000.0", "term_months": "36",
         "annual_income": "65000", "employment_years": "5", "home_ownership": "rent", "purpose": "car",
@@ -121,10 +122,7 @@ def loans_cfg(root: Path, *overrides: str):
 
 
 def write_drop(root: Path, files: dict[str, bytes]) -> None:
-    drop = root / "drop"
-    drop.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        (drop / name).write_bytes(content)
+    write_files(root / "drop", files)
 
 
 @pytest.fixture(scope="module")

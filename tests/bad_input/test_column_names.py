@@ -21,6 +21,7 @@ from crosslake.config import conf_dir, load_config
 from crosslake.errors import ConfigError
 from jobs import clean, features, ingest
 from transforms.tabular import header_problems
+from tests.helpers import error_line, write_files
 
 # An R data.frame written by write.csv(): row names under an empty header, names from
 # make.names() (dots), NA for missing values, logicals as TRUE/FALSE; plus names a
@@ -85,9 +86,7 @@ R_SUITE = """
 
 
 def write_drop(tmp_path: Path, files: dict[str, str]) -> None:
-    (tmp_path / "drop").mkdir(exist_ok=True)
-    for name, text in files.items():
-        (tmp_path / "drop" / name).write_text(text)
+    write_files(tmp_path / "drop", files)
 
 
 def cfg_for(tmp_path: Path, monkeypatch, body: str, lake_dir: str = "lake"):
@@ -96,11 +95,8 @@ def cfg_for(tmp_path: Path, monkeypatch, body: str, lake_dir: str = "lake"):
 
 def one_error_line(text: str) -> str:
     """The single `error:` line a job printed: no trace, no query plan."""
-    assert "Traceback" not in text and "Plan" not in text and "AnalysisException" not in text, text
-    lines = [line for line in text.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error: ")]
-    assert len(errors) == 1, text
-    return errors[0]
+    assert "Plan" not in text, text
+    return error_line(text)
 
 
 def test_r_export_with_renamed_names_runs_end_to_end_with_its_values(tmp_path, monkeypatch, spark):
@@ -288,20 +284,20 @@ def test_names_the_jobs_or_spark_would_confuse_are_refused(case, tmp_path, monke
     assert str(err.value) == message
 
 
-def test_a_database_column_that_is_not_plain_is_refused_before_the_rows_are_read(tmp_path, monkeypatch, spark):
+def test_a_database_column_that_is_not_plain_is_refused_before_the_rows_are_read(tmp_path, monkeypatch, spark,
+                                                                                 postgres_server):
     from jobs import extract
-    from tests.postgres import running
 
-    with running("lending") as pg:
-        pg.sql('DROP TABLE IF EXISTS odd; CREATE TABLE odd (id bigint, "sample.yr" int, "n visits" int, '
-               'outcome boolean); INSERT INTO odd VALUES (1, 2001, 3, true)', "lending")
-        monkeypatch.setenv("LENDING_DB_USER", pg.user)
-        monkeypatch.setenv("LENDING_DB_PASSWORD", pg.password)
-        cfg = load_config("test", lake_root=str(tmp_path / "lake"), overrides=[
-            f"databases.lending.url={pg.url('lending')}", "extracts.loans.table=public.odd",
-            "extracts.loans.watermark=null", "extracts.loans.partition_column=null"])
-        with pytest.raises(ConfigError) as err:
-            extract.run(spark, cfg, name="loans")
+    pg = postgres_server.fresh("lending")
+    pg.sql('DROP TABLE IF EXISTS odd; CREATE TABLE odd (id bigint, "sample.yr" int, "n visits" int, '
+           'outcome boolean); INSERT INTO odd VALUES (1, 2001, 3, true)', "lending")
+    monkeypatch.setenv("LENDING_DB_USER", pg.user)
+    monkeypatch.setenv("LENDING_DB_PASSWORD", pg.password)
+    cfg = load_config("test", lake_root=str(tmp_path / "lake"), overrides=[
+        f"databases.lending.url={pg.url('lending')}", "extracts.loans.table=public.odd",
+        "extracts.loans.watermark=null", "extracts.loans.partition_column=null"])
+    with pytest.raises(ConfigError) as err:
+        extract.run(spark, cfg, name="loans")
     assert str(err.value) == (
         'extract \'loans\': column(s) "sample.yr", "n visits" of public.odd are not plain names (letters, digits '
         'and _, starting with a letter), which Spark and Delta cannot store as they are: select them under plain '

@@ -11,7 +11,6 @@ from crosslake import lake
 from crosslake.config import load_config
 from crosslake.errors import CrosslakeError
 from jobs import clean, ingest
-from tests.postgres import running
 
 COLUMNS_SQL = ("loan_id bigint, applied_on date, amount double precision, term_months int, annual_income double "
                "precision, employment_years int, home_ownership text, purpose text, grade text, defaulted boolean, "
@@ -20,9 +19,8 @@ VALUES = "'2022-03-04', 12000, 36, 65000, 5, 'rent', 'car', 'B', false, TIMESTAM
 
 
 @pytest.fixture(scope="module")
-def pg():
-    with running("lending") as pg:
-        yield pg
+def pg(postgres_server):
+    return postgres_server.fresh("lending")
 
 
 @pytest.fixture

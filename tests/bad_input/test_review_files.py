@@ -24,6 +24,7 @@ from crosslake import lake, quality
 from crosslake.config import load_config
 from crosslake.errors import DataQualityError
 from jobs import clean, ingest
+from tests.helpers import one_line_error
 
 SECRET = b"TOP SECRET: root password is hunter2\n"
 GOOD_POS = [f"Review {i}: the acting was superb and the story moving, a film to remember." for i in range(8)]
@@ -279,11 +280,6 @@ def test_a_changed_source_is_mirrored(tmp_path, spark):
     assert (touched.added, touched.changed, touched.deleted, touched.unchanged, touched.files_read) == (0, 0, 0, 9, 1)
 
 
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    errors = [line for line in err if line.startswith("error: ")]
-    assert len(errors) == 1 and err[-1] == errors[0], err
-    return errors[0]
 
 
 def test_corpus_path_mistakes_exit_2(tmp_path, spark, capsys):

@@ -11,8 +11,6 @@ stream_metrics' rejected == the rows in stream_rejects.
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -25,6 +23,7 @@ from jobs import feedback, stream
 from tests.test_review_page import VOCAB, tiny_model
 from train import registry
 from train.store import save_model
+from tests.helpers import drop_file
 
 
 def rec(rid, text) -> str:
@@ -71,12 +70,7 @@ SECOND = [(rec("g1", "a superb film"), "resent"), (rec("g2", "a new text under a
           (rec("s1", "great story"), "scored")]
 
 
-def drop(zone: Path, name: str, data: bytes) -> None:
-    target = zone / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = zone.parent / f"{target.name}.tmp"
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+drop = drop_file
 
 
 def lines_of(cases) -> bytes:

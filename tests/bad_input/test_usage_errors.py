@@ -24,15 +24,10 @@ from crosslake.cli import main
 from crosslake.config import RANGES, available_profiles, load_config, numeric_settings
 from crosslake.errors import CrosslakeError
 from jobs.generate import MARKER
+from tests.helpers import one_line_error
 
 
-def one_error(capsys) -> str:
-    """Exactly one `error:` line, the last thing on stderr, and no traceback."""
-    err = capsys.readouterr().err.strip().splitlines()
-    errors = [line for line in err if line.startswith("error: ")]
-    assert len(errors) == 1 and err[-1] == errors[0], err
-    assert "Traceback" not in "\n".join(err)
-    return errors[0]
+one_error = one_line_error
 
 
 @pytest.fixture

@@ -6,23 +6,20 @@ object store are in tests/test_two_clusters.py.)"""
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
 
 from crosslake import lake
 from jobs import stream
-from tests.test_review_page import VOCAB, tiny_model
+from tests.helpers import drop_file
+from tests.review_site import VOCAB, tiny_model
 from train import registry
 from train.store import save_model
 
 
 def drop(folder: Path, name: str, lines: list[str]) -> None:
-    """Land a file the way a drop zone must be fed: written elsewhere, then renamed in."""
-    tmp = folder.parent / f".{name}.tmp"
-    tmp.write_text("".join(line + "\n" for line in lines))
-    os.replace(tmp, folder / name)
+    drop_file(folder, name, "".join(line + "\n" for line in lines))
 
 
 def review(rid: str, text: str) -> str:
