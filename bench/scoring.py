@@ -103,7 +103,7 @@ def stream_bench(spark, cfg, lake_root: str, rate: int, seconds: int, profile: s
     def append(batch):
         df = (spark.createDataFrame(batch, "review_id string, text string")
               .withColumn("received_at", F.current_timestamp()).coalesce(1))
-        lake.write_table(df, cfg, "incoming", mode="append", record=False)
+        lake.write_table(df, cfg, "incoming", mode="append")
 
     append(rows(0, rate))  # the table must exist before the stream starts
     cmd = [str(Path(sys.executable).with_name("crosslake")), "stream", "--trigger", "1", "--timeout",

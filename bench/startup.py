@@ -58,7 +58,7 @@ def main() -> None:
         try:
             df = spark.range(2000).selectExpr("cast(id as string) as review_id", "'text' as text",
                                               "current_timestamp() as received_at")
-            lake.write_table(df, cfg, "incoming", mode="append", record=False)
+            lake.write_table(df, cfg, "incoming", mode="append")
             job = ["tables", "list", "--profile", args.profile, "--lake-root", cfg.lake.root]
             timed_process(job)  # warm the OS file cache for the jars and the venv
             tables.run(spark, cfg)

@@ -88,7 +88,7 @@ def append_incoming(spark, cfg, rows: list[tuple[str, str]]) -> None:
     """What the scoring side's front door does: append received reviews (one commit, one file)."""
     df = (spark.createDataFrame(rows, "review_id string, text string")
           .withColumn("received_at", F.current_timestamp()).coalesce(1))
-    lake.write_table(df, cfg, "incoming", mode="append", record=False)
+    lake.write_table(df, cfg, "incoming", mode="append")
 
 
 def kill_and_restart(sides: Sides, kills: int, rng: random.Random) -> list[float]:

@@ -67,7 +67,7 @@ def test_a_third_workload_runs_through_the_shared_clean_stage_and_publish(spark,
     cfg = notes_cfg(make_cfg)
     land_notes(spark, cfg)
 
-    result = clean.run(spark, cfg, NotesWorkload(cfg))
+    result = clean.run(lake.Lake(spark, cfg), NotesWorkload(cfg))
 
     # rows in 6 = published 3 (1, 2, 4) + quarantined 2 (x, 3) + one exact repeat of note 2 dropped
     assert (result.rows_in, result.published, result.quarantined, result.duplicates) == (6, 3, 2, 1)
@@ -96,7 +96,7 @@ def test_a_blocked_publish_still_writes_the_quarantine_and_not_the_table(spark, 
     with pytest.raises(DataQualityError, match=r"^notes_silver publish blocked by data quality: notes_silver\.min_rows"
                                                r".* Nothing was published; inspect `crosslake tables show "
                                                r"notes_quarantine`\.$"):
-        clean.run(spark, cfg, workload)
+        clean.run(lake.Lake(spark, cfg), workload)
 
     assert not lake.exists(spark, cfg.table_path("notes_silver"))
     assert lake.read_table(spark, cfg, "notes_quarantine").count() == 2

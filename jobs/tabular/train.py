@@ -19,6 +19,7 @@ from crosslake.recorder import Run
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+    from train.service import TrainResult
 
 
 log = logging.getLogger(__name__)

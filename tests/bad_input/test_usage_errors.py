@@ -317,10 +317,10 @@ def two_versions(spark, tmp_path_factory):
     cfg = load_config("test", lake_root=str(root))
     schema = "review_id string, split string, text string"
     lake.write_table(spark.createDataFrame([("1", "train", "a"), ("2", "test", "b")], schema), cfg, "silver",
-                     mode="overwrite", record=False)
+                     mode="overwrite")
     time.sleep(1.1)
     lake.write_table(spark.createDataFrame([("1", "train", "a2"), ("2", "test", "b")], schema), cfg, "silver",
-                     mode="sync", record=False)
+                     mode="sync")
     from delta.tables import DeltaTable
 
     commits = DeltaTable.forPath(spark, cfg.table_path("silver")).history().orderBy("version").collect()

@@ -20,7 +20,7 @@ def _batch(spark, keys: range, value: str):
 
 def test_concurrent_upserts_are_retried_and_lose_or_double_nothing(spark, make_cfg, caplog):
     cfg = make_cfg()
-    lake.write_table(_batch(spark, range(0, 10), "seed"), cfg, "silver", mode="upsert", record=False)
+    lake.write_table(_batch(spark, range(0, 10), "seed"), cfg, "silver", mode="upsert")
     writers = {"a": range(0, 200), "b": range(100, 300)}     # keys 100..199 are written by both
     caplog.set_level(logging.WARNING, logger="crosslake.lake")
 
@@ -33,7 +33,7 @@ def test_concurrent_upserts_are_retried_and_lose_or_double_nothing(spark, make_c
             batch.count()          # both commits race, not their inputs' computation
             start.wait()
             try:
-                lake.write_table(batch, cfg, "silver", mode="upsert", record=False)
+                lake.write_table(batch, cfg, "silver", mode="upsert")
             except BaseException as exc:  # noqa: BLE001 - reported below, on the test's thread
                 failures.append(exc)
 

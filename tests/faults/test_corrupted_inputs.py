@@ -17,7 +17,7 @@ def _write_versions(spark, cfg, n: int) -> str:
     for i in range(n):
         rows = [(f"test/pos/{i}", "test", f"text {i}")]
         df = spark.createDataFrame(rows, "review_id string, split string, text string")
-        lake.write_table(df, cfg, "silver", mode="upsert", record=False)
+        lake.write_table(df, cfg, "silver", mode="upsert")
     return cfg.table_path("silver")
 
 
