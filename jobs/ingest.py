@@ -4,30 +4,11 @@
     crosslake ingest [--source PATH] [--dataset NAME [--full]]
     spark-submit --jars .jars/delta-spark_2.13-4.0.1.jar,.jars/delta-storage-4.0.1.jar jobs/ingest.py
 
-The landing itself is the workload's (workloads/reviews_landing.py, workloads/tabular_landing.py);
-for the review corpus:
-
-Each entry of the review folders becomes one bronze row: source path, content bytes, size,
-modification time, ingest time, run id, and file_issue: why an entry was not read (a link,
-a fifo, a nested file, a file over ingest.max_file_bytes: the policy is in
-crosslake/files.py). Such rows keep null content and are quarantined by clean, named.
-
-Bronze mirrors the source, keyed by source path (rows landed from another source are
-left alone). The listing (path, size, modification time) is compared with bronze first:
-
-  added      a path bronze does not have: read and inserted.
-  changed    size, modification time or issue differ: read again, and the row replaced.
-             When the bytes turn out identical (content hash), only its time is updated
-             and it counts as unchanged.
-  deleted    a path the source no longer has: its row is deleted from bronze, and the
-             next clean removes it from silver and quarantine (they sync with bronze).
-             The Delta history keeps it (`crosslake tables show bronze --version N`, and
-             silver's change feed records the delete).
-  unchanged  same path, size and time: not read again (a re-run on an unchanged corpus
-             reads no file and commits nothing).
-
-A renamed file is one delete and one add, so it publishes under its new id. The counts
-are printed and recorded in the run ledger.
+The landing itself is the workload's: workloads/reviews_landing.py mirrors the review
+folders (or the archive) into bronze file by file (added, changed, deleted, unchanged; links
+and special files are never read, crosslake/files.py), and workloads/tabular_landing.py
+upserts a dataset's records by file and line. The counts are printed and recorded in the
+run ledger.
 """
 
 from __future__ import annotations
