@@ -63,10 +63,10 @@ def check_options(*, action: str = "list", version: str | None = None, **_) -> N
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", version: str | None = None,
         dataset: str | None = None):
     check_options(action=action, version=version)
+    from workloads import model_name
+
     store = cfg.model_store
-    if dataset:
-        cfg.dataset(dataset)  # a clear error for an undeclared dataset
-    name = f"{dataset}_mlp" if dataset else cfg.models.name
+    name = model_name(cfg, dataset)  # an undeclared dataset is refused here, named
     if action == "list":
         return list_models(store, name)
     if action == "history":
@@ -115,14 +115,15 @@ def show(store, name: str, version: int) -> str:
     return json.dumps(out, indent=2, default=str)
 
 
-def silver_of(meta: dict) -> str:
+def silver_of(cfg: Config, meta: dict) -> str:
     """The table of the frozen test set: named in the metadata (versions stored before it was
     are mapped through the tables their dataset declares)."""
     data = meta.get("data", {})
     if data.get("silver_table_name"):
         return data["silver_table_name"]
-    dataset = meta.get("config", {}).get("dataset")
-    return f"{dataset}_silver" if dataset else "silver"
+    from workloads import pick
+
+    return pick(cfg, meta.get("config", {}).get("dataset")).table("silver")
 
 
 def frozen_test_set(spark: SparkSession, cfg: Config, scorer: Scorer, silver: str, silver_version: int):
@@ -188,7 +189,7 @@ def promote(spark: SparkSession, cfg: Config, candidate: int, *, name: str | Non
         return PromoteResult(False, f"{name} v{candidate} is already production")
     cand = load_scorer(store, name, candidate)  # checksum verified: a tampered file is refused here
     silver_version = int(cand.metadata["data"]["silver_version"])
-    silver = silver_of(cand.metadata)
+    silver = silver_of(cfg, cand.metadata)
     roles = {candidate: "candidate"}
     for v in versions(store, name):
         if load_metadata(store, name, v).get("baseline_of") == candidate:

@@ -73,29 +73,23 @@ def run(spark: SparkSession, cfg: Config, *, model_version: int | str | None = N
     from train import registry
     from train.scoring import load_scorer
 
-    if dataset:  # a declared dataset: its silver rows, its model, its predictions table
-        ds = cfg.dataset(dataset)
-        model_name, name, out_table = f"{dataset}_mlp", f"{dataset}_silver", f"{dataset}_predictions"
-        keys, label = list(ds.keys), ds.label
-        lineage = ["_source", "_source_row"]  # a prediction traces to its source file/line or database row
-    else:
-        model_name, name, out_table = cfg.models.name, cfg.score.input_table, "predictions"
-        keys, label, lineage = ["review_id"], "label", []
+    from workloads import pick
+
+    workload = pick(cfg, dataset)  # its input table, model, predictions table, keys and lineage
+    model_name, name, out_table = workload.model_name, workload.score_input(), workload.table("predictions")
+    keys, lineage = list(workload.keys), list(workload.lineage)
     lk = Lake(spark, cfg, recorder)
     model_version = registry.resolve(cfg.model_store, model_name, model_version)
     scorer = load_scorer(cfg.model_store, model_name, model_version)  # fails fast, on the driver
     lk.run.record_input(f"model:{scorer.name}", scorer.version)
     input_version = lk.pin(name, input_version)
-    wanted = F.col("split").isin(*cfg.score.splits)
-    if dataset:  # a dataset's unlabelled rows are what it has instead of an unsup split
-        wanted = wanted | F.col(f"`{label}`").isNull()
-    rows = lk.read(name, version=input_version).filter(wanted)
-    truth = F.col(f"`{label}`").cast("int") if dataset else F.col("label")
+    rows = workload.rows_to_score(lk.read(name, version=input_version))
+    truth = workload.truth()
     predictions = (
         scorer.score(spark, rows.withColumn("_truth", truth), batch_size=cfg.score.batch_size)
         .select(*keys, "split", F.col("_truth").alias("label"), "probability", "prediction",
                 F.lit(scorer.name).alias("model_name"), F.lit(scorer.version).alias("model_version"),
-                *([F.lit(scorer.kind).alias("model_kind")] if dataset else []),
+                *workload.prediction_extras(scorer),
                 F.lit(name).alias("input_table"), F.lit(input_version).alias("input_version"), *lineage,
                 F.current_timestamp().alias("scored_at"))
     ).cache()

@@ -112,14 +112,16 @@ def run(spark: SparkSession, cfg: Config, *, grid: list[str], dataset: str | Non
 
     axes = parse_grid(grid)
     combos = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
-    gold = f"{dataset}_gold" if dataset else "gold"
+    from workloads import pick
+
+    workload = pick(cfg, dataset)
+    gold, model_name = workload.table("gold"), workload.model_name
     lk = Lake(spark, cfg, recorder)
     gold_version = lk.pin(gold, gold_version)  # every trial on the same data
-    model_name = f"{dataset}_mlp" if dataset else cfg.models.name
     result = SweepResult(lk.run_id)
     for i, params in enumerate(combos, 1):
         log.info("sweep trial %d/%d: %s", i, len(combos), params)
-        trial_cfg = _with_train_settings(cfg, params, dataset)
+        trial_cfg = workload.with_train_settings(params)
         started = time.monotonic()
         trial = lk.run.child("train")
         with ledger.recording(spark, trial_cfg, trial):
@@ -141,13 +143,6 @@ def run(spark: SparkSession, cfg: Config, *, grid: list[str], dataset: str | Non
         result.promotion = models.promote(spark, cfg, best[4], name=model_name).report()
     return result
 
-
-def _with_train_settings(cfg: Config, params: dict, dataset: str | None) -> Config:
-    if dataset:
-        ds = cfg.dataset(dataset)
-        return dataclasses.replace(cfg, datasets={**cfg.datasets, dataset: dataclasses.replace(
-            ds, train={**ds.train, **params})})
-    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, **params))
 
 
 def main(argv: list[str] | None = None) -> int:

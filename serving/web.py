@@ -300,9 +300,9 @@ def create_app(cfg: Config, *, model_version: str | None = None, dataset: str | 
                           f"model must know to judge it), got {min_known}")
     app = Flask("crosslake-review")
     app.config["MAX_CONTENT_LENGTH"] = cfg.serve.max_request_bytes
-    if dataset:
-        cfg.dataset(dataset)  # a clear error for an undeclared dataset
-    holder = ModelHolder(cfg, model_version, f"{dataset}_mlp" if dataset else cfg.models.name)
+    from workloads import model_name
+
+    holder = ModelHolder(cfg, model_version, model_name(cfg, dataset))  # an undeclared dataset is refused
     max_chars = cfg.serve.max_chars
 
     def page(status: int = 200, **values):

@@ -22,10 +22,6 @@ PACKAGES = ("crosslake", "jobs", "transforms", "expectations", "train", "serving
 # grew a module) fails. An entry is the set of modules of one strongly connected part of
 # the graph; a part that shrinks or disappears passes, and its entry can then go.
 KNOWN_DEFERRED_CYCLES: list[frozenset[str]] = [
-    # item 5: the module-global run stack (lake records into ledger, ledger's run is the runner's)
-    frozenset({"crosslake.lake", "crosslake.ledger", "crosslake.runner"}),
-    # item 1: the tabular training calls the review job's training, which dispatches back on --dataset
-    frozenset({"jobs.train", "jobs.tabular.train"}),
     # torchrun's entry point and the launcher that names it
     frozenset({"crosslake.distributed_entry", "train.distributed"}),
 ]

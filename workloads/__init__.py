@@ -13,6 +13,15 @@ if TYPE_CHECKING:
     from workloads.base import Workload
 
 
+def model_name(cfg: Config, dataset: str | None = None) -> str:
+    """The registered model a workload trains and serves (no Spark needed: the review page
+    asks too): models.name for the reviews, `<name>_mlp` for a declared dataset."""
+    if not dataset:
+        return cfg.models.name
+    cfg.dataset(dataset)  # an undeclared name is refused here, named
+    return f"{dataset}_mlp"
+
+
 def pick(cfg: Config, dataset: str | None = None) -> Workload:
     """The workload a job runs: the review corpus, or the declared dataset `dataset`
     (an undeclared name is a ConfigError naming the declared ones)."""

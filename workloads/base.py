@@ -153,6 +153,42 @@ class Workload:
     def gold_hint(self) -> str:
         return f"check {self.table('silver')} and the features settings."
 
+    # ---- train ----------------------------------------------------------------------
+    def train(self, lk: Lake, *, gold_version: int | None = None, fresh: bool = False, baselines: bool = True) -> Any:
+        """Train the workload's model and its baselines on a pinned gold version and store them
+        (through train/service.py); returns a TrainResult."""
+        raise NotImplementedError(f"workload '{self.name}' has no model")
+
+    # ---- score ----------------------------------------------------------------------
+    keys: tuple[str, ...] = ()             # the key columns a prediction carries
+    lineage: tuple[str, ...] = ()          # columns tracing a prediction to its source row
+
+    def score_input(self) -> str:
+        """The table batch scoring reads."""
+        return self.table("silver")
+
+    def rows_to_score(self, rows: DataFrame) -> DataFrame:
+        """The rows of score_input() that batch scoring scores."""
+        from pyspark.sql import functions as F
+
+        return rows.filter(F.col("split").isin(*self.cfg.score.splits))
+
+    def truth(self) -> Column:
+        """The known label of a scored row (0/1, null when unknown)."""
+        from pyspark.sql import functions as F
+
+        return F.col(f"`{self.label}`").cast("int")
+
+    def prediction_extras(self, scorer: Any) -> list[Column]:
+        """Columns beside the standard ones in this workload's predictions table."""
+        return []
+
+    def with_train_settings(self, params: dict[str, Any]) -> Config:
+        """The configuration with `params` as this workload's training settings (a sweep trial)."""
+        import dataclasses
+
+        return dataclasses.replace(self.cfg, train=dataclasses.replace(self.cfg.train, **params))
+
     # ---- generate / pipeline --------------------------------------------------------
     def generate(self, cfg: Config, **options: Any) -> Any:
         """Write example source data; returns a result with report()."""

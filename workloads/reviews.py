@@ -68,6 +68,8 @@ class ReviewsWorkload(Workload):
         super().__init__(cfg)
         self.model_name = cfg.models.name
 
+    keys = ("review_id",)
+
     # ---- ingest ---------------------------------------------------------------------
     def land(self, lk: lake.Lake, *, source: str | None = None, full: bool = False):
         from workloads.reviews_landing import land
@@ -166,6 +168,17 @@ class ReviewsWorkload(Workload):
         return "check the silver rows and features settings."
 
     # ---- generate / pipeline --------------------------------------------------------
+    def train(self, lk: lake.Lake, **options):
+        from workloads.reviews_training import train
+
+        return train(lk, self, **options)
+
+    def score_input(self) -> str:
+        return self.cfg.score.input_table
+
+    def truth(self):
+        return F.col("label")
+
     def generate(self, cfg: Config, *, train=None, test=None, unsup=None, seed=None, out=None, **_ignored):
         """A synthetic corpus in the aclImdb layout; sizes default to the profile's."""
         from tqdm import tqdm

@@ -40,7 +40,7 @@ LINEAGE = ["_source", "_source_row"]
 # The catalog's tables of a declared dataset (crosslake/config.py, dataset_tables): logical
 # name -> the part after "<dataset>_".
 TABLE_SUFFIXES = {"bronze": "bronze", "silver": "silver", "quarantine": "quarantine", "features": "encoding",
-                  "gold": "gold"}
+                  "gold": "gold", "predictions": "predictions"}
 
 
 def dataset_table_names(name: str) -> dict[str, str]:
@@ -95,10 +95,18 @@ class TabularWorkload(Workload):
         missing = [t for t in self.tables.values() if t not in cfg.tables]
         if missing:
             raise ConfigError(f"dataset '{name}': the catalog has no table(s) {', '.join(missing)}")
-        self.model_name = f"{name}_mlp"
+        from workloads import model_name
+
+        self.model_name = model_name(cfg, name)
         self.label = self.ds.label
         boolean = column_type(self.ds.columns[self.ds.label])[0] == "boolean"
         self.skew_label = ("_label", True) if boolean else None  # a positive rate needs a yes/no label
+
+    lineage = tuple(LINEAGE)  # a prediction traces to its source file and line, or database row
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.ds.keys)
 
     # ---- ingest ---------------------------------------------------------------------
     def land(self, lk: Lake, *, source: str | None = None, full: bool = False):
@@ -248,3 +256,22 @@ class TabularWorkload(Workload):
 
     def generate_reason(self) -> str:
         return f"no files at {self.ds.source.path}: generating the example data"
+
+    # ---- train and score ------------------------------------------------------------
+    def train(self, lk: Lake, **options):
+        from workloads.tabular_training import train
+
+        return train(lk, self, **options)
+
+    def rows_to_score(self, rows: DataFrame) -> DataFrame:
+        """Besides score.splits, a dataset's unlabelled rows: what it has instead of an unsup split."""
+        return rows.filter(F.col("split").isin(*self.cfg.score.splits) | F.col(f"`{self.label}`").isNull())
+
+    def prediction_extras(self, scorer) -> list:
+        return [F.lit(scorer.kind).alias("model_kind")]
+
+    def with_train_settings(self, params: dict) -> Config:
+        import dataclasses
+
+        ds = dataclasses.replace(self.ds, train={**self.ds.train, **params})
+        return dataclasses.replace(self.cfg, datasets={**self.cfg.datasets, self.name: ds})

@@ -181,7 +181,7 @@ def test_training_that_changed_no_weight_is_not_stored():
     import torch
     from torch import nn
 
-    from jobs.train import _require_learned
+    from train.service import _require_learned
     from train.config import TrainConfig
 
     tcfg = TrainConfig(epochs=1, batch_size=2, lr=0.0, weight_decay=0.0, embed_dim=2, num_filters=2, kernel_sizes=[1],

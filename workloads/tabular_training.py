@@ -1,4 +1,4 @@
-"""Train the tabular MLP on a declared dataset: <name>_gold (pinned) -> model <name>_mlp.
+"""How a declared dataset trains: <name>_gold (pinned) -> the tabular MLP, model <name>_mlp.
 
 The same service as the text CNN (train/service.py: petastorm from a pinned Delta version,
 checkpoints, early stopping, curves, the registry's `candidate` alias), with a feed-forward
@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
-from crosslake.recorder import Run
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
+    from crosslake.lake import Lake
+    from workloads.tabular import TabularWorkload
     from train.service import TrainResult
 
 
@@ -34,32 +34,30 @@ def encoder_of(cfg: Config, name: str, encoding: list[dict]):
     return TabularEncoder(name, ds.label, encoding, dict(ds.columns), dataclasses.asdict(ds.clean))
 
 
-def run(spark: SparkSession, cfg: Config, name: str, *, gold_version: int | None = None,
-        fresh: bool = False, baselines: bool = True, recorder: Run | None = None) -> TrainResult:
+def train(lk: Lake, workload: TabularWorkload, *, gold_version: int | None = None, fresh: bool = False,
+          baselines: bool = True) -> TrainResult:
     from pyspark.ml.functions import array_to_vector
     from pyspark.sql import functions as F
 
-    from crosslake.lake import Lake
     from train.baseline import fit_tabular_baseline
     from train.device import seed_everything
     from train.model import MLPSpec, TabularMLP
     from train.service import (SPLITS, BaselineRequest, TrainRequest, TrainResult, fit_baseline, store_baseline,
                                train_and_store)
 
-    lk = Lake(spark, cfg, recorder)
-    ds = cfg.dataset(name)
+    spark, cfg, name, ds = lk.spark, lk.cfg, workload.name, workload.ds
     tcfg = dataclasses.replace(cfg.train, **ds.train)
-    table, silver_table = f"{name}_gold", f"{name}_silver"
+    table, silver_table = workload.table("gold"), workload.table("silver")
     gold_version = lk.pin(table, gold_version)
     gold = lk.read(table, version=gold_version)
     first = gold.select("silver_version", "encoding_version", F.size("features").alias("width")).first()
     if first is None:
         raise CrosslakeError(f"{table} version {gold_version} is empty: run `crosslake features --dataset {name}`")
     splits = {s: gold.filter(F.col("split") == s) for s in SPLITS}
-    encoding = [r.asDict() for r in lk.read(f"{name}_encoding", version=first.encoding_version)
+    encoding = [r.asDict() for r in lk.read(workload.table("features"), version=first.encoding_version)
                 .orderBy("position").collect()]
     encoder = encoder_of(cfg, name, encoding)
-    model_name = f"{name}_mlp"
+    model_name = workload.model_name
     data = {"silver_version": first.silver_version, "encoding_version": first.encoding_version}
     fitted = []
     if baselines:
