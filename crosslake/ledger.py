@@ -67,7 +67,7 @@ def _write(spark: SparkSession, cfg: Config, entry: Run, status: str, error: str
         entry.run_id, entry.parent_run_id, entry.job, cfg.profile, status, (error or None) and error[:2000],
         datetime.fromtimestamp(entry.started, timezone.utc), datetime.fromtimestamp(finished, timezone.utc),
         round(finished - entry.started, 3),
-        [(t, v) for t, v in entry.inputs.items()], [(t, v) for t, v in entry.outputs.items()],
+        [(t, v) for t, v in entry.inputs.items()], list(entry.outputs),
         entry.counts, code_version(),
     )
     try:

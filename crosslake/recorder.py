@@ -26,7 +26,7 @@ class Run:
     parent: Run | None = None
     started: float = field(default_factory=time.time)
     inputs: dict[str, int | None] = field(default_factory=dict)
-    outputs: dict[str, int] = field(default_factory=dict)
+    outputs: list[tuple[str, int]] = field(default_factory=list)  # (table, version) written
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -39,11 +39,17 @@ class Run:
     def record_input(self, table: str, version: int | None) -> None:
         """The first version read of a table is the one the run depends on (reading back what
         the run itself wrote is not a dependency)."""
-        if table not in self.outputs:
+        if all(t != table for t, _ in self.outputs):
             self.inputs.setdefault(table, version)
 
     def record_output(self, table: str, version: int) -> None:
-        self.outputs[table] = version
+        """The version a run wrote (a table's last one; every version of a model: a training
+        run stores the candidate and its baselines as versions of one registered model)."""
+        if table.startswith("model:"):
+            if (table, version) not in self.outputs:
+                self.outputs.append((table, version))
+            return
+        self.outputs = [(t, v) for t, v in self.outputs if t != table] + [(table, version)]
 
     def record_count(self, name: str, value: int) -> None:
         self.counts[name] = int(value)
@@ -53,4 +59,5 @@ class Run:
             return
         for table, version in self.inputs.items():
             self.parent.record_input(table, version)
-        self.parent.outputs.update(self.outputs)
+        for table, version in self.outputs:
+            self.parent.record_output(table, version)

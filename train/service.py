@@ -242,6 +242,7 @@ def store_baseline(spark: SparkSession, cfg: Config, fitted: FittedBaseline, bas
     for v in versions(store, req.name):
         meta = load_metadata(store, req.name, v)
         if meta.get("baseline_of") == baseline_of and meta.get("kind") == req.kind:
+            run.record_output(f"model:{req.name}", v)
             return StoredBaseline(req.kind, v, meta["metrics"]["test_accuracy"], reused=True)
     metadata = {
         "run_id": run.run_id,
@@ -257,6 +258,7 @@ def store_baseline(spark: SparkSession, cfg: Config, fitted: FittedBaseline, bas
                                   portable=lambda uri: portable(spark, req.kind, fitted.model, uri),
                                   explain=explain(req.kind, fitted.model, req.encoder))
     log.info("%s baseline stored as %s v%d (baseline of v%d)", req.kind, req.name, version, baseline_of)
+    run.record_output(f"model:{req.name}", version)  # traced like the candidate (`crosslake runs trace`)
     run.record_count(f"baseline_{req.kind}_version", version)
     return StoredBaseline(req.kind, version, fitted.test_accuracy)
 
