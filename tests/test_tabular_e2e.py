@@ -142,7 +142,9 @@ def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, 
     before = versions(spark, cfg)
     in_process(pg, root, capsys, "pipeline", "--dataset", "loans")
     assert versions(spark, cfg) == before  # nothing new at the source: no table gets a new version
-    assert model_versions(cfg.model_store, "loans_mlp") == [1]  # same data, same settings: not retrained
+    # the MLP (v1) and its logreg and gbt baselines (v2, v3); same data, same settings: not retrained
+    assert model_versions(cfg.model_store, "loans_mlp") == [1, 2, 3]
+    production_before = registry.aliases(cfg.model_store, "loans_mlp")["production"]
 
     bad_grade = int(pg.sql("SELECT min(loan_id) FROM loans WHERE grade = 'Z'", "lending"))
     # rows at the last watermark value are read again (a row committed late with that value is not lost)
@@ -165,11 +167,15 @@ def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, 
     changes = lake.read_changes(spark, cfg, "loans_silver", since_version=before["loans_silver"] + 1)
     changed = {r.loan_id for r in changes.filter(F.col("_change_type").isin("insert", "update_postimage")).collect()}
     assert changed == {3, 4, 5, bad_grade, 10010, 10011}
-    # new data: a new model, judged against production on the new test set, the decision logged
-    assert model_versions(cfg.model_store, "loans_mlp") == [1, 2]
+    # new data: a new MLP and its two baselines, judged with production on the new test set
+    assert model_versions(cfg.model_store, "loans_mlp") == [1, 2, 3, 4, 5, 6]
     decision = registry.decisions(cfg.model_store, "loans_mlp")[-1]
-    assert decision["candidate"] == 2 and decision["production_before"] == 1
-    assert decision["promoted"] == (decision["candidate_accuracy"] > decision["production_accuracy"])
+    assert decision["candidate"] == 4 and decision["production_before"] == production_before
+    assert sorted((c["version"], c["role"]) for c in decision["contenders"]) == sorted(
+        [(4, "candidate"), (5, "baseline"), (6, "baseline"), (production_before, "production")])
+    best = max(c["accuracy"] for c in decision["contenders"])
+    assert decision["winner"]["accuracy"] == best
+    assert registry.aliases(cfg.model_store, "loans_mlp")["production"] == decision["winner"]["version"]
 
 
 def test_the_ledger_traces_gold_back_to_the_source_table(first_run, pg, root, spark, capsys):
