@@ -29,7 +29,7 @@ from crosslake import lake
 from crosslake.config import load_config
 from jobs import clean, features, ingest, models, score, train
 from tests.helpers import CROSSLAKE, random_seed
-from train.store import load_metadata, versions
+from train.store import kind_of, load_metadata, versions
 
 pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
 
@@ -129,16 +129,28 @@ def test_sigkilled_stages_rerun_to_the_undisturbed_result(corpus, tmp_path, spar
     for name in TABLES:
         assert len(got[name]) == len(expected[name]) > 0, (name, SEED, kills)
         assert got[name] == expected[name], (name, SEED, kills)
-    # the same model: one complete version on each side (a kill inside the upload can cost a
-    # version number, never a second model), the same weights bit for bit
-    assert versions(a.model_store, "sentiment_cnn") == [1], (SEED, kills)
-    assert len(kept := versions(b.model_store, "sentiment_cnn")) == 1, (kept, SEED, kills)
-    meta_a, meta_b = (load_metadata(c.model_store, "sentiment_cnn") for c in (a, b))
+    # the same models: on each side one complete CNN and one complete baseline of it (a kill
+    # inside an upload can cost a version number, never a second model), the CNN's weights
+    # the same bit for bit and the baseline's accuracy the same
+    def stored(c) -> dict[str, dict]:
+        metas = [load_metadata(c.model_store, "sentiment_cnn", v) for v in versions(c.model_store, "sentiment_cnn")]
+        kinds = sorted(kind_of(m) for m in metas)
+        assert kinds == ["text_cnn", "tfidf_logreg"], (kinds, SEED, kills)
+        return {kind_of(m): m for m in metas}
+
+    side_a, side_b = stored(a), stored(b)
+    meta_a, meta_b = side_a["text_cnn"], side_b["text_cnn"]
+    assert side_a["tfidf_logreg"]["baseline_of"] == meta_a["version"], (SEED, kills)
+    assert side_b["tfidf_logreg"]["baseline_of"] == meta_b["version"], (SEED, kills)
+    base_a, base_b = side_a["tfidf_logreg"]["metrics"], side_b["tfidf_logreg"]["metrics"]
+    assert base_b["test_rows"] == base_a["test_rows"] > 0, (SEED, kills)
+    assert abs(base_b["test_accuracy"] - base_a["test_accuracy"]) <= 0.01, (SEED, kills)  # Spark ML, same rows
+    kept = versions(b.model_store, "sentiment_cnn")
     assert meta_b["weights_sha256"] == meta_a["weights_sha256"], (SEED, kills)
     assert meta_b["metrics"]["history"] == meta_a["metrics"]["history"]
     assert not list((killed / "lake" / "_checkpoints" / "sentiment_cnn").glob("*/*.pt"))  # cleared once stored
     # the same settings on the same data again: the stored model is reused, nothing retrained
     capsys.readouterr()
     assert train.main(args(killed, corpus)) == 0
-    assert f"v{kept[0]} was already trained with these settings" in capsys.readouterr().err
+    assert f"v{meta_b['version']} was already trained with these settings" in capsys.readouterr().err
     assert versions(b.model_store, "sentiment_cnn") == kept
