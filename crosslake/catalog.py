@@ -96,8 +96,10 @@ def check_owners(cfg: Config) -> None:
 
 def dataset_tables(cfg: Config) -> dict[str, TableConfig]:
     """The tables each dataset gets without declaring them: <name>_bronze, _silver,
-    _quarantine, _encoding, _gold and _predictions under datasets/<name>/. A table declared under
-    tables: with the same name wins (the loader merges them in that order)."""
+    _quarantine, _encoding, _gold and _predictions under datasets/<name>/, and the scoring
+    side's <name>_incoming, _live_predictions, _stream_inputs, _feedback and
+    _feedback_rejects. A table declared under tables: with the same name wins (the loader
+    merges them in that order)."""
     out = {}
     for name, ds in cfg.datasets.items():
         from_db = ds.source.format == "jdbc"
@@ -122,6 +124,25 @@ def dataset_tables(cfg: Config) -> dict[str, TableConfig]:
         out[f"{name}_predictions"] = TableConfig(  # batch scoring's output, written by the scoring side
             path=f"datasets/{name}/predictions", keys=[*ds.keys, "model_version"], partition_by=[], properties={},
             volatile=["scored_at"], schema_evolution=True, owner="scoring")
+        # the stream's: records arriving as JSON objects (one per row), exactly one live
+        # prediction per key, what each key was scored with, and people's labels for them
+        out[f"{name}_incoming"] = TableConfig(
+            path=f"datasets/{name}/incoming", keys=[], partition_by=[], properties={}, volatile=[],
+            schema_evolution=False, owner="scoring")
+        out[f"{name}_live_predictions"] = TableConfig(
+            path=f"datasets/{name}/live_predictions", keys=list(ds.keys), partition_by=[],
+            properties={"delta.enableChangeDataFeed": True}, volatile=["scored_at", "batch_id"],
+            schema_evolution=False, owner="scoring")
+        out[f"{name}_stream_inputs"] = TableConfig(
+            path=f"datasets/{name}/stream_inputs", keys=list(ds.keys), partition_by=[], properties={},
+            volatile=[], schema_evolution=False, owner="scoring")
+        out[f"{name}_feedback"] = TableConfig(
+            path=f"datasets/{name}/feedback", keys=list(ds.keys), partition_by=[],
+            properties={"delta.enableChangeDataFeed": True}, volatile=["flagged_at"], schema_evolution=False,
+            owner="scoring")
+        out[f"{name}_feedback_rejects"] = TableConfig(
+            path=f"datasets/{name}/feedback_rejects", keys=["file", "line", "record_hash"], partition_by=[],
+            properties={}, volatile=["rejected_at"], schema_evolution=False, owner="scoring")
     return out
 
 

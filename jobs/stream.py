@@ -1,12 +1,19 @@
-"""Stream: score new reviews as they arrive, exactly once, into live_predictions.
+"""Stream: score new records as they arrive, exactly once, into live predictions.
 
     crosslake stream                                 # cron-style: everything new, then exit
     crosslake stream --trigger 10                    # always on: a micro-batch every 10 s
     crosslake stream --source files --path DROPZONE  # JSON-lines files dropped in a folder
+    crosslake stream --dataset loans                 # a declared dataset's records, its production model
     spark-submit --jars <.jars/*.jar, comma-separated> jobs/stream.py --trigger 10
 
-Sources: the `incoming` Delta table (rows appended by whatever receives reviews), or a
-drop zone of JSON-lines files, one object per line: {"review_id": "<string>", "text": "<string>"}.
+Sources: the workload's incoming Delta table (rows appended by whatever receives records),
+or a drop zone of JSON-lines files, one object per line. Reviews (the default): the
+`incoming` table (review_id, text, received_at) and lines {"review_id": "<string>", "text":
+"<string>"}, into `live_predictions`. A dataset declared under datasets: (--dataset NAME):
+the `NAME_incoming` table (record: one JSON object per row, received_at) and lines that are
+such objects, {"<column>": <value>, ...} by the declared names, read by the rules its CSV
+files are read by (workloads/tabular.py), into `NAME_live_predictions` by its keys. The
+stage is the same for both; the workload says how a row is read, keyed and scored.
 
 What arrives is kept, never coerced (transforms/scoring.py names every reason):
   * a line that cannot be scored goes to `stream_rejects` with the reason and the line
@@ -15,12 +22,18 @@ What arrives is kept, never coerced (transforms/scoring.py names every reason):
     (`review_id_not_a_string:number`, `text_not_a_string:object`, ...). A review_id must be
     a JSON string: a number is refused, not read as its digits (123, 123.0 and "123"
     would be one id or three depending on the sender). Two identical bad lines are two rows.
+  * a dataset's record is refused for a field it does not declare (`unknown_field:<name>`),
+    an object or array as a value (`not_a_value:<column>`), a value that does not parse as
+    its declared type (`unparseable:<column>`), a non-finite number, an oversized value or
+    a missing key (`key_missing`).
   * conflicts are rejected, not resolved: every row of an id that comes with two different
-    texts in one batch (`conflicting_texts_in_batch`), and an id scored before sent again
-    with another text (`id_already_scored_with_other_text`). The same text sent again is
-    counted as `resent`; an exact repeat within a batch as `repeated`. Per batch: rows in =
-    scored + rejected + repeated + resent, logged and in `stream_metrics`.
-  * the text each id was scored with goes to `stream_inputs` (the feedback job labels it).
+    texts in one batch (`conflicting_texts_in_batch`; a dataset's key with two records:
+    `conflicting_records_in_batch`), and an id scored before sent again with another text
+    (`id_already_scored_with_other_text`; `key_already_scored_with_other_record`). The same
+    input sent again is counted as `resent`; an exact repeat within a batch as `repeated`.
+    Per batch: rows in = scored + rejected + repeated + resent, logged and in `stream_metrics`.
+  * what each key was scored with goes to the stream inputs table (`stream_inputs`,
+    `NAME_stream_inputs`; the feedback job labels it), with the file and line it came from.
 
 A drop zone takes NEW files: write a file outside the zone, then rename it in (a temp file
 inside the zone is reported as not read while it is there). Spark reads each file once,
@@ -79,12 +92,15 @@ if TYPE_CHECKING:
     from crosslake.dropzone import DropZone
     from pyspark.sql import DataFrame, SparkSession
 
+    from workloads.base import Workload
+
 NAME = "stream"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 EPILOG = """\
-drop zone (--source files): one JSON object per line, {"review_id": "<string>", "text": "<string>"},
-UTF-8. The zone takes NEW files: write each file outside the zone (same file system), then
+drop zone (--source files): one JSON object per line, UTF-8: {"review_id": "<string>", "text":
+"<string>"} for reviews; for --dataset NAME a record {"<column>": <value>, ...} by the names declared
+under datasets.NAME.columns (the label may be left out). The zone takes NEW files: write each file outside the zone (same file system), then
 rename it in; a file is read once, so lines appended to it or a rewrite are not read.
 Files in sub-folders are read. Hidden ("."), "_"-prefixed and changed files are not:
 each is reported (a WARNING, and a stream_rejects row with reason file_not_read:<why>). Lines
@@ -133,11 +149,13 @@ def positive_seconds(value: str) -> float:
 
 def add_arguments(parser) -> None:
     parser.epilog = EPILOG
+    parser.add_argument("--dataset", help="score a dataset declared under datasets: in conf/ with its production "
+                                          "model (NAME_incoming or a drop zone -> NAME_live_predictions)")
     parser.add_argument("--source", choices=("table", "files"), default="table",
                         help="table: the incoming Delta table (default); files: JSON-lines files in --path")
     parser.add_argument("--path", type=path_arg,
-                        help="--source files: the drop-zone folder (default: stream.dropzone); it takes new "
-                             "files only (write, then rename in): see below")
+                        help="--source files: the drop-zone folder (default for reviews: stream.dropzone; a "
+                             "dataset needs its own); it takes new files only (write, then rename in): see below")
     parser.add_argument("--trigger", default="available-now", type=trigger_arg,
                         help="available-now (default: process what is there, then exit) or seconds (> 0) between "
                              "micro-batches for an always-on stream")
@@ -173,19 +191,22 @@ class StreamResult:
                          f"newly recorded in stream_rejects, reason file_not_read:*): drop new files only")
         if self.table is not None:
             t = self.table
-            lines.append(f"live_predictions: {t.path} (version {t.version}, {t.rows:,} rows)")
+            lines.append(f"{t.name}: {t.path} (version {t.version}, {t.rows:,} rows)")
         return "\n".join(lines)
 
 
 class Scorer:
     """The foreachBatch function: follows the production alias, sorts every row into scored,
-    repeated, re-sent or rejected, scores, writes, measures."""
+    repeated, re-sent or rejected, scores, writes, measures. What a row is (its keys, what it
+    is scored with, how it is read) comes from the workload."""
 
-    def __init__(self, lk: lake.Lake, source: str, pinned: str | None, result: StreamResult,
+    def __init__(self, lk: lake.Lake, workload: Workload, source: str, pinned: str | None, result: StreamResult,
                  checkpoint: str, zone: DropZone | None = None):
-        self.lake, self.spark, self.cfg = lk, lk.spark, lk.cfg
+        self.lake, self.spark, self.cfg, self.workload = lk, lk.spark, lk.cfg, workload
         self.source, self.pinned, self.result = source, pinned, result
         self.checkpoint, self.zone = checkpoint, zone
+        self.keys = list(workload.keys)
+        self.live, self.inputs = workload.table("live_predictions"), workload.table("stream_inputs")
         self._query_id: str | None = None
         self.stored = None  # the model's train.scoring.Scorer
 
@@ -193,48 +214,47 @@ class Scorer:
         from train import registry
         from train.scoring import load_scorer
 
-        version = registry.resolve(self.cfg.model_store, self.cfg.models.name, self.pinned)
+        name = self.workload.model_name
+        version = registry.resolve(self.cfg.model_store, name, self.pinned)
         if self.stored is None or self.stored.version != version:
             if self.stored is not None:
                 log.info("production model changed: v%d -> v%d (from the next rows on)", self.stored.version, version)
                 self.stored.release()
-            self.stored = load_scorer(self.cfg.model_store, self.cfg.models.name, version)
+            self.stored = load_scorer(self.cfg.model_store, name, version)
         return self.stored
 
     def rows(self, batch: DataFrame) -> DataFrame:
-        """The batch as rows with review_id, text, _problem, record, file, line, received_at."""
-        from pyspark.sql import functions as F
-        from transforms.scoring import explode_lines, scoring_problem, with_parsed_record
+        """The batch as the workload's stream rows (keys, payload, model input, _problem,
+        _record, _file, _line, _received_at)."""
+        from transforms.scoring import explode_lines
 
         if self.zone is None:
-            return batch.select("review_id", "text", "received_at", scoring_problem().alias("_problem"),
-                                F.to_json(F.struct("review_id", "text")).alias("record"),
-                                F.lit(None).cast("string").alias("file"), F.lit(None).cast("long").alias("line"))
-        return batch.transform(explode_lines).transform(with_parsed_record)
+            return self.workload.stream_rows(batch, dropzone=False)
+        return self.workload.stream_rows(batch.transform(explode_lines), dropzone=True)
 
-    def known(self, batch_id: int) -> DataFrame:
-        """Ids scored before this batch, with the text they were scored with (null for rows
-        scored before stream_inputs kept texts). A replayed batch's own rows do not count."""
-        from crosslake import lake
+    def known(self, batch_id: int) -> DataFrame | None:
+        """Keys scored before this batch, with what they were scored with (null for rows
+        scored before the stream kept it). A replayed batch's own rows do not count."""
         from pyspark.sql import functions as F
 
-        empty = self.spark.createDataFrame([], "review_id string, known_text string")
-        if not self.lake.exists("live_predictions"):
-            return empty
-        live = self.lake.read("live_predictions").select("review_id")
-        if not self.lake.exists("stream_inputs"):
-            return live.withColumn("known_text", F.lit(None).cast("string"))
-        inputs = self.lake.read("stream_inputs").select(
-            "review_id", F.col("text").alias("known_text"), F.col("query_id").alias("_q"),
-            F.col("batch_id").alias("_b")).dropDuplicates(["review_id"])
+        keys, payload = self.keys, self.workload.payload
+        if not self.lake.exists(self.live):
+            return None  # nothing scored yet
+        live = self.lake.read(self.live).select(*keys)
+        if not self.lake.exists(self.inputs):
+            return live.withColumn("known_payload", F.lit(None).cast("string"))
+        inputs = self.lake.read(self.inputs).select(
+            *keys, F.col(payload).alias("known_payload"), F.col("query_id").alias("_q"),
+            F.col("batch_id").alias("_b")).dropDuplicates(keys)
         this_batch = F.coalesce((F.col("_q") == self.query_id()) & (F.col("_b") == batch_id), F.lit(False))
-        return live.join(inputs, "review_id", "left").filter(~this_batch).select("review_id", "known_text")
+        return live.join(inputs, keys, "left").filter(~this_batch).select(*keys, "known_payload")
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         from crosslake import lake
         from pyspark.sql import functions as F
         from transforms.scoring import rejected_rows, REPEATED, RESENT, SCORED, with_outcome
 
+        w = self.workload
         started = time.time()
         stored = self.model()
         ignored = 0
@@ -244,14 +264,19 @@ class Scorer:
             self.zone.record([(r.file, r.file_size, r.file_mtime) for r in
                               batch.select("file", "file_size", "file_mtime").distinct().collect()],
                              (self.query_id(), batch_id))
-        rows = self.rows(batch).transform(with_outcome, known=self.known(batch_id)).cache()
+        rows = self.rows(batch)
+        known = self.known(batch_id)
+        if known is None:  # the keys' types are the batch's
+            known = rows.select(*self.keys, F.lit(None).cast("string").alias("known_payload")).limit(0)
+        rows = rows.transform(with_outcome, known=known, keys=tuple(self.keys), payload=w.payload,
+                              conflicts=w.conflicts).cache()
         try:
             scored = F.col("outcome") == SCORED
             stats = rows.agg(
                 F.count(F.lit(1)).alias("n_in"), F.count(F.when(scored, 1)).alias("n"),
                 F.count(F.when(F.col("outcome") == REPEATED, 1)).alias("repeated"),
                 F.count(F.when(F.col("outcome") == RESENT, 1)).alias("resent"),
-                F.percentile_approx(F.when(scored, F.col("received_at").cast("double")), [0.01, 0.5]).alias("q"),
+                F.percentile_approx(F.when(scored, F.col("_received_at").cast("double")), [0.01, 0.5]).alias("q"),
             ).first()
             n_in, n, repeated, resent = stats.n_in, stats.n, stats.repeated, stats.resent
             n_rejected = n_in - n - repeated - resent
@@ -263,22 +288,26 @@ class Scorer:
                                  txn=(f"crosslake-stream-rejects:{self.query_id()}", batch_id))
             if n:
                 good = rows.filter(scored)
-                # the text each id was scored with: feedback labels it, a later re-send is compared with it.
+                inputs = [c for c in (w.payload, *w.model_columns()) if c not in self.keys]
+                # what each key was scored with: feedback labels it, a later re-send is compared with it.
                 # Written before the predictions, so a replay finds this batch's own rows by (query, batch).
                 lake.write_table(good.select(
-                    "review_id", "text", F.lit(self.source).alias("stream"), "file", "line", "received_at",
+                    *self.keys, *dict.fromkeys(inputs), F.lit(self.source).alias("stream"),
+                    F.col("_file").alias("file"), F.col("_line").alias("line"),
+                    F.col("_received_at").alias("received_at"),
                     F.lit(self.query_id()).alias("query_id"), F.lit(batch_id).cast("long").alias("batch_id")),
-                    self.cfg, "stream_inputs", mode="append",
+                    self.cfg, self.inputs, mode="append",
                     txn=(f"crosslake-stream-inputs:{self.query_id()}", batch_id))
-                predictions = (stored.score(self.spark, good.select("review_id", "text", "received_at"),
+                model_input = [c for c in w.model_columns() if c not in self.keys]
+                predictions = (stored.score(self.spark, good.select(*self.keys, *model_input, "_received_at"),
                                             batch_size=self.cfg.score.batch_size)
-                               .select("review_id", "probability", "prediction",
+                               .select(*self.keys, "probability", "prediction",
                                        F.lit(stored.name).alias("model_name"),
-                                       F.lit(stored.version).alias("model_version"),
-                                       F.lit(self.source).alias("source"), "received_at",
+                                       F.lit(stored.version).alias("model_version"), *w.prediction_extras(stored),
+                                       F.lit(self.source).alias("source"), F.col("_received_at").alias("received_at"),
                                        F.lit(batch_id).cast("long").alias("batch_id"),
                                        F.current_timestamp().alias("scored_at")))
-                self.lake.write(predictions, "live_predictions", mode="insert_new")
+                self.lake.write(predictions, self.live, mode="insert_new")
             committed = time.time()
             p99, p50 = [max(0.0, committed - q) for q in stats.q] if n else [0.0, 0.0]
         finally:
@@ -310,21 +339,31 @@ class Scorer:
         return self._query_id
 
 
-def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None) -> tuple[str, DataFrame]:
-    """(name of the source, its streaming DataFrame): the incoming table's review_id, text,
-    received_at; or a drop zone's files whole (value, file, file_size, file_mtime, received_at)."""
+def source_frame(lk: lake.Lake, workload: Workload, source: str, path: str | None) -> tuple[str, DataFrame]:
+    """(name of the source, its streaming DataFrame): the workload's incoming table (the
+    columns it reads); or a drop zone's files whole (value, file, file_size, file_mtime,
+    received_at)."""
     from crosslake import lake
     from crosslake.dropzone import check_folder
     from pyspark.sql import functions as F
 
+    spark, cfg = lk.spark, lk.cfg
     per_trigger = str(cfg.stream.max_files_per_trigger)
     if source == "table":
-        table_path = lake.require(spark, cfg, "incoming")
-        df = (spark.readStream.format("delta").option("maxFilesPerTrigger", per_trigger).load(table_path))
-        return "incoming", df.select("review_id", "text", "received_at")
-    folder = path or cfg.stream.dropzone
+        table = workload.table("incoming")
+        table_path = lake.require(spark, cfg, table)
+        columns = workload.incoming_columns
+        df = spark.readStream.format("delta").option("maxFilesPerTrigger", per_trigger).load(table_path)
+        missing = [c for c in columns if c not in df.columns]
+        if missing:
+            raise ConfigError(f"{table} ({table_path}) has no column(s) {', '.join(missing)}: the stream reads "
+                              f"{', '.join(columns)} from it")
+        return table, df.select(*columns)
+    folder = path or (cfg.stream.dropzone if workload.dataset is None else None)
     if not folder:
-        raise ConfigError("--source files needs a drop-zone folder: pass --path or set stream.dropzone")
+        raise ConfigError("--source files needs a drop-zone folder: pass --path" +
+                          (" or set stream.dropzone" if workload.dataset is None else
+                           f" (dataset '{workload.dataset}' has its own zone: its records are not reviews)"))
     check_folder(spark, folder)
     # Whole files, cut into lines by explode_lines: each line keeps its file and line number,
     # and its bytes as they arrived. recursiveFileLookup reads sub-folders (and keeps a folder
@@ -343,30 +382,38 @@ def source_frame(spark: SparkSession, cfg: Config, source: str, path: str | None
 
 def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | None = None,
         trigger: str = "available-now", model_version: str | None = None, timeout: float | None = None,
-        recorder: Run | None = None) -> StreamResult:
+        dataset: str | None = None, recorder: Run | None = None) -> StreamResult:
     from crosslake import lake
     from crosslake.dropzone import DropZone
 
+    from workloads import pick
+
+    workload = pick(cfg, dataset)  # its tables, keys, how a row is read, its model
     lk = lake.Lake(spark, cfg, recorder)
     try:
         trigger = trigger_arg(str(trigger))
     except argparse.ArgumentTypeError as exc:
         raise ConfigError(f"--trigger {exc}") from None
-    name, frame = source_frame(spark, cfg, source, path)
+    name, frame = source_frame(lk, workload, source, path)
     result = StreamResult(name)
-    # one checkpoint per source: a drop zone's names the folder (a hash of its path)
-    tag = "incoming" if source == "table" else "dropzone-" + hashlib.sha1(name.encode()).hexdigest()[:12]
+    # one checkpoint per source: the incoming table's name, or a drop zone's folder (a hash of
+    # its path, and of the dataset: two workloads' zones never share one)
+    if source == "table":
+        tag = name
+    else:
+        tag = "dropzone-" + hashlib.sha1((name if dataset is None else f"{name}|{dataset}").encode()).hexdigest()[:12]
     checkpoint = f"{cfg.lake.root}/_checkpoints/streams/{tag}"
     zone = DropZone(spark, cfg, name, name.removeprefix("files:")) if source == "files" else None
-    scorer = Scorer(lk, name, model_version, result, checkpoint, zone)
-    scorer.model()  # fail before starting the stream if there is no model
+    scorer = Scorer(lk, workload, name, model_version, result, checkpoint, zone)
+    stored = scorer.model()  # fail before starting the stream if there is no model
+    lk.run.record_input(f"model:{stored.name}", stored.version)
     if zone is not None:
         # what an earlier run left unread (an append, a hidden file) is found even when nothing new arrived
         result.ignored_files += zone.check(None)
         for f, why in zone.unread:
             log.warning("drop zone: %s is not read (%s)", f.file, why)
     writer = frame.writeStream.foreachBatch(scorer).option("checkpointLocation", checkpoint) \
-        .queryName(f"crosslake-stream-{source}")
+        .queryName(f"crosslake-stream-{workload.name}-{source}")
     if trigger == "available-now":
         writer = writer.trigger(availableNow=True)
     else:
@@ -395,11 +442,9 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
     for what in ("rows_in", "rejected", "repeated", "resent", *(["ignored_files"] if zone is not None else [])):
         lk.run.record_count(what, getattr(result, what))
     lk.run.record_count("scored", result.rows)
-    if lake.exists(spark, cfg.table_path("live_predictions")):
-        path_ = cfg.table_path("live_predictions")
-        version = lake.current_version(spark, path_)
-        result.table = lake.TableInfo("live_predictions", path_, version,
-                                      spark.read.format("delta").load(path_).count())
+    if lk.exists(scorer.live):
+        version = lake.current_version(spark, cfg.table_path(scorer.live))
+        result.table = lk.info(scorer.live, version, lk.read(scorer.live, version=version).count())
     return result
 
 

@@ -52,23 +52,18 @@ def json_type(value: Column) -> Column:
             .when(t.startswith("ARRAY"), "array").otherwise("number"))
 
 
-def with_parsed_record(lines: DataFrame) -> DataFrame:
-    """Parse each line as a JSON object with a string review_id and a string text; nothing
-    is coerced. Requires: record (the raw line), line, valid_utf8 (explode_lines). Adds: review_id, text, _problem (the
-    reject reason, or null when the row can be scored)."""
+def with_json_object(lines: DataFrame) -> DataFrame:
+    """Parse each line as one JSON object, nothing coerced: what every workload's drop zone
+    takes. Requires: record (the raw line), line, valid_utf8 (explode_lines). Adds: _v (the
+    object as a variant, null when the line is not one) and _line_problem (invalid_utf8,
+    blank_line, duplicate_key_in_json, not_valid_json, not_a_json_object:<type>; null when
+    the line is an object). The workload reads its fields from _v."""
     require_columns(lines, "record", "line", "valid_utf8")
     # a byte-order mark (what Windows editors write) is not part of the first record
     body = F.when(F.col("line") == 1, F.regexp_replace("record", "^\ufeff", "")).otherwise(F.col("record"))
-    # in steps, so that each value is computed once (one long expression nests deep enough
-    # to overflow the JVM stack in the planner)
     parsed = (lines.withColumn("_body", body).withColumn("_v", F.try_parse_json("_body"))
-              .withColumn("_rid", F.variant_get("_v", "$.review_id", "variant"))
-              .withColumn("_txt", F.variant_get("_v", "$.text", "variant"))
-              .withColumn("_top_t", json_type(F.col("_v"))).withColumn("_rid_t", json_type(F.col("_rid")))
-              .withColumn("_txt_t", json_type(F.col("_txt")))
-              .withColumn("_rid_s", F.try_variant_get("_rid", "$", "string"))
-              .withColumn("_txt_s", F.try_variant_get("_txt", "$", "string")))
-    b, v, top_t, rid_t, txt_t = F.col("_body"), F.col("_v"), F.col("_top_t"), F.col("_rid_t"), F.col("_txt_t")
+              .withColumn("_top_t", json_type(F.col("_v"))))
+    b, v, top_t = F.col("_body"), F.col("_v"), F.col("_top_t")
     problem = (
         F.when(~F.col("valid_utf8"), F.lit("invalid_utf8"))
         .when(F.trim(b) == "", F.lit("blank_line"))
@@ -77,7 +72,28 @@ def with_parsed_record(lines: DataFrame) -> DataFrame:
         .when(v.isNull() & F.from_json(b, "map<string,string>").isNotNull(), F.lit("duplicate_key_in_json"))
         .when(v.isNull(), F.lit("not_valid_json"))
         .when(top_t != "object", F.concat(F.lit("not_a_json_object:"), top_t))
-        .when(~F.rtrim(b).endswith("}"), F.lit("not_valid_json"))
+        .when(~F.rtrim(b).endswith("}"), F.lit("not_valid_json")))
+    ok = problem.isNull()
+    return (parsed.withColumn("_line_problem", problem).withColumn("_v", F.when(ok, F.col("_v")))
+            .drop("_body", "_top_t"))
+
+
+def with_parsed_record(lines: DataFrame) -> DataFrame:
+    """Parse each line as a JSON object with a string review_id and a string text; nothing
+    is coerced. Requires: record (the raw line), line, valid_utf8 (explode_lines). Adds: review_id, text, _problem (the
+    reject reason, or null when the row can be scored)."""
+    # in steps, so that each value is computed once (one long expression nests deep enough
+    # to overflow the JVM stack in the planner)
+    parsed = (lines.transform(with_json_object)
+              .withColumn("_rid", F.variant_get("_v", "$.review_id", "variant"))
+              .withColumn("_txt", F.variant_get("_v", "$.text", "variant"))
+              .withColumn("_rid_t", json_type(F.col("_rid")))
+              .withColumn("_txt_t", json_type(F.col("_txt")))
+              .withColumn("_rid_s", F.try_variant_get("_rid", "$", "string"))
+              .withColumn("_txt_s", F.try_variant_get("_txt", "$", "string")))
+    rid_t, txt_t = F.col("_rid_t"), F.col("_txt_t")
+    problem = (
+        F.when(F.col("_line_problem").isNotNull(), F.col("_line_problem"))
         .when(rid_t.isNull() | (rid_t == "null"), F.lit("no_review_id"))
         .when(rid_t != "string", F.concat(F.lit("review_id_not_a_string:"), rid_t))
         .when(F.trim("_rid_s") == "", F.lit("no_review_id"))
@@ -87,7 +103,7 @@ def with_parsed_record(lines: DataFrame) -> DataFrame:
     ok = F.col("_problem").isNull()
     return (parsed.withColumn("_problem", problem)
             .withColumn("review_id", F.when(ok, F.col("_rid_s"))).withColumn("text", F.when(ok, F.col("_txt_s")))
-            .drop("_body", "_v", "_rid", "_txt", "_top_t", "_rid_t", "_txt_t", "_rid_s", "_txt_s"))
+            .drop("_v", "_line_problem", "_rid", "_txt", "_rid_t", "_txt_t", "_rid_s", "_txt_s"))
 
 
 def scoring_problem() -> Column:
@@ -97,40 +113,54 @@ def scoring_problem() -> Column:
             .when(F.col("text").isNull() | (F.trim("text") == ""), F.lit("no_text")))
 
 
-def with_outcome(batch: DataFrame, known: DataFrame) -> DataFrame:
-    """What happens to each row: `scored` (the first row of an id new to the stream),
-    `repeated` (an exact repeat in this batch), `resent` (an id scored before, same text),
-    or a reject reason. Requires: review_id, text, _problem, file, line, received_at;
-    `known`: review_id, known_text (ids scored before this batch; known_text null when the
-    text they were scored with was not kept). Adds: outcome."""
-    require_columns(batch, "review_id", "text", "_problem", "file", "line", "received_at")
-    require_columns(known, "review_id", "known_text")
-    by_id = Window.partitionBy("review_id")
+# The conflict reasons of the review stream (an id and its text); a workload names its own.
+REVIEW_CONFLICTS = ("conflicting_texts_in_batch", "id_already_scored_with_other_text")
+
+
+def with_outcome(batch: DataFrame, known: DataFrame, *, keys: tuple[str, ...] = ("review_id",),
+                 payload: str = "text", conflicts: tuple[str, str] = REVIEW_CONFLICTS) -> DataFrame:
+    """What happens to each row: `scored` (the first row of a key new to the stream),
+    `repeated` (an exact repeat in this batch), `resent` (a key scored before, same payload),
+    or a reject reason: the row's _problem, conflicts[0] for every row of a key that came
+    with two payloads in this batch, conflicts[1] for a key scored before with another.
+
+    `payload` is what the key was scored with (a review's text; a record's values as JSON).
+    Requires: keys, payload, _problem, _file, _line, _received_at; `known`: keys, known_payload
+    (keys scored before this batch; known_payload null when what they were scored with was
+    not kept). Adds: outcome."""
+    keys = list(keys)
+    require_columns(batch, *keys, payload, "_problem", "_file", "_line", "_received_at")
+    require_columns(known, *keys, "known_payload")
+    by_key = Window.partitionBy(*keys)
     good = F.col("_problem").isNull()
-    # Ranked among the id's good rows only: a rejected row ahead of a good one must not make it a repeat.
-    first = Window.partitionBy("review_id", good).orderBy("file", "line", "received_at")
+    # Ranked among the key's good rows only: a rejected row ahead of a good one must not make it a repeat.
+    first = Window.partitionBy(*keys, good).orderBy("_file", "_line", "_received_at")
     seen = F.col("_known").isNotNull()
-    texts = F.size(F.collect_set(F.when(good, F.col("text"))).over(by_id))
+    payloads = F.size(F.collect_set(F.when(good, F.col(payload))).over(by_key))
     rank = F.row_number().over(first)
-    marked = known.select("review_id", "known_text", F.lit(True).alias("_known"))
+    marked = known.select(*keys, "known_payload", F.lit(True).alias("_known"))
+    in_batch, already = conflicts
     outcome = (F.when(~good, F.col("_problem"))
-               .when(texts > 1, F.lit("conflicting_texts_in_batch"))
-               .when(seen & (F.col("known_text").isNull() | (F.col("known_text") == F.col("text"))), F.lit(RESENT))
-               .when(seen, F.lit("id_already_scored_with_other_text"))
+               .when(payloads > 1, F.lit(in_batch))
+               .when(seen & (F.col("known_payload").isNull() | (F.col("known_payload") == F.col(payload))),
+                     F.lit(RESENT))
+               .when(seen, F.lit(already))
                .when(rank > 1, F.lit(REPEATED))
                .otherwise(F.lit(SCORED)))
-    return (batch.join(marked, "review_id", "left").withColumn("outcome", outcome)
-            .drop("_known", "known_text"))
+    # a row without a key (a reject already) matches no known key: null never equals
+    return (batch.join(marked, keys, "left").withColumn("outcome", outcome)
+            .drop("_known", "known_payload"))
 
 
 def rejected_rows(batch: DataFrame, *, source: str, batch_id: int) -> DataFrame:
     """Rows whose outcome is a reject, as stream_rejects rows: the reason, the record exactly
     as it arrived (invalid UTF-8 bytes shown as U+FFFD), and where: the file and line for a
     drop zone. Never de-duplicated: two identical bad lines are two rejects.
-    Requires: outcome, record, file, line, received_at."""
-    require_columns(batch, "outcome", "record", "file", "line", "received_at")
-    record = F.col("record")
+    Requires: outcome, _record, _file, _line, _received_at."""
+    require_columns(batch, "outcome", "_record", "_file", "_line", "_received_at")
+    record = F.col("_record")
     return batch.filter(~F.col("outcome").isin(*NOT_REJECTED)).select(
         F.lit(source).alias("stream"), F.sha2(record, 256).alias("record_hash"), F.col("outcome").alias("reason"),
-        record.alias("record"), "file", "line", "received_at", F.lit(batch_id).cast("long").alias("batch_id"),
+        record.alias("record"), F.col("_file").alias("file"), F.col("_line").alias("line"),
+        F.col("_received_at").alias("received_at"), F.lit(batch_id).cast("long").alias("batch_id"),
         F.current_timestamp().alias("rejected_at"))

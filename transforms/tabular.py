@@ -129,6 +129,36 @@ def records_from_columns(df: DataFrame, *, columns: list[str], source: Column, s
     )
 
 
+def records_from_json(objects: DataFrame, *, columns: list[str], source: Column) -> DataFrame:
+    """Records from JSON objects (a drop-zone line, an incoming row): each declared column's
+    value as text (a string as it is, a number or boolean as its JSON text, null or absent
+    as null), so a JSON record is read by the same rules as a CSV line. What cannot be a
+    record is named in _problems, never guessed: the line's own problem (_line_problem:
+    not JSON, not an object, ...), a field the dataset does not declare
+    (`unknown_field:<name>`, the first in name order: a misspelt column would otherwise be
+    scored as missing), a value that is an object or an array (`not_a_value:<column>`).
+
+    Requires: record (the raw text), line, _v and _line_problem (transforms/scoring.py
+    with_json_object). Returns the records shape (RECORD_SCHEMA), _source_row the line,
+    and the input's other columns whose names start with "_" (a dataset's columns cannot)."""
+    v = F.col("_v")
+    paths = {c: "$['" + c.replace("'", "\\'") + "']" for c in columns}
+    kinds = {c: F.schema_of_variant(F.variant_get(v, paths[c], "variant")) for c in columns}
+    nested = [F.when(kinds[c].startswith("OBJECT") | kinds[c].startswith("ARRAY"), F.lit(f"not_a_value:{c}"))
+              for c in columns]
+    fields = F.map_keys(F.from_json(F.to_json(v), "map<string,string>"))
+    unknown = F.array_sort(F.array_except(fields, F.array(*[F.lit(c) for c in columns])))
+    problems = F.when(F.col("_line_problem").isNotNull(), F.array("_line_problem")).otherwise(F.array_compact(F.array(
+        F.when(F.size(unknown) > 0, F.concat(F.lit("unknown_field:"), F.element_at(unknown, 1))), *nested)))
+    return objects.select(
+        source.alias("_source"), F.col("line").cast("string").alias("_source_row"),
+        F.array(*[F.lit(c) for c in columns]).alias("_header"),
+        F.array(*[F.when(F.col("_line_problem").isNull(), F.try_variant_get(v, paths[c], "string"))
+                  for c in columns]).alias("_fields"),
+        problems.alias("_problems"), F.col("record").alias("_raw"),
+        *[c for c in objects.columns if c.startswith("_") and c not in ("_v", "_line_problem")])
+
+
 def with_named_values(records: DataFrame, *, columns: list[str], rename: Mapping[str, str]) -> DataFrame:
     """Adds `_text`: a struct of the declared columns' raw text, found by header name
     (after `rename`), so files with their columns in another order read the same.

@@ -17,14 +17,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:
-    from pyspark.sql import Column, DataFrame, SparkSession
+    from pyspark.sql import Column, DataFrame
 
     from crosslake.config import Config
     from crosslake.lake import Lake
     from expectations.suite import CheckResult, Suite
 
-# The logical names every workload maps to its catalog tables.
-TABLE_ROLES = ("bronze", "silver", "quarantine", "features", "gold")
+# The logical names every workload maps to its catalog tables: the training side's, then the
+# scoring side's (batch predictions; the stream's input, output and what it scored; feedback).
+TABLE_ROLES = ("bronze", "silver", "quarantine", "features", "gold", "predictions", "incoming", "live_predictions",
+               "stream_inputs", "feedback", "feedback_rejects")
 
 
 @dataclass
@@ -188,6 +190,34 @@ class Workload:
         import dataclasses
 
         return dataclasses.replace(self.cfg, train=dataclasses.replace(self.cfg.train, **params))
+
+    # ---- stream (the scoring side) ---------------------------------------------------
+    # What a key was scored with: kept in stream_inputs, compared when the key is sent again.
+    payload: str = "text"
+    # (every row of a key sent with two payloads in one batch, a key scored before sent with another)
+    conflicts: tuple[str, str] = ("conflicting_payloads_in_batch", "key_already_scored_with_other_payload")
+    # One drop-zone line, for the stream's help and its errors.
+    line_format: str = "{...}"
+    # the columns of the incoming table the stream reads
+    incoming_columns: tuple[str, ...] = ()
+
+    def stream_rows(self, rows: DataFrame, *, dropzone: bool) -> DataFrame:
+        """Rows arriving at the stream as rows it can sort and score: keys, payload, the
+        model's input columns, _problem (the reject reason, null when it can be scored),
+        record (what arrived, as text), file, line, received_at.
+
+        rows: the incoming table's rows; or, from a drop zone (dropzone=True), its lines as
+        transforms/scoring.py explode_lines cut them (record, file, line, valid_utf8,
+        received_at)."""
+        raise NotImplementedError(f"workload '{self.name}' has no stream")
+
+    def model_columns(self) -> list[str]:
+        """The columns the scorer reads (its encoder's input)."""
+        raise NotImplementedError
+
+    def feedback_columns(self) -> list[str]:
+        """What a feedback row keeps of the input beside its keys (what it was scored with)."""
+        return [self.payload]
 
     # ---- generate / pipeline --------------------------------------------------------
     def generate(self, cfg: Config, **options: Any) -> Any:

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from crosslake import lake
@@ -60,7 +60,9 @@ class ReviewsWorkload(Workload):
     name = "reviews"
     dataset = None
     tables = {"bronze": "bronze", "silver": "silver", "quarantine": "quarantine", "features": "vocabulary",
-              "gold": "gold", "feedback": "feedback", "predictions": "predictions"}
+              "gold": "gold", "predictions": "predictions", "incoming": "incoming",
+              "live_predictions": "live_predictions", "stream_inputs": "stream_inputs", "feedback": "feedback",
+              "feedback_rejects": "feedback_rejects"}
     features_unit = "tokens"
     skew_label = ("label", 1)
 
@@ -175,6 +177,29 @@ class ReviewsWorkload(Workload):
 
     def score_input(self) -> str:
         return self.cfg.score.input_table
+
+    # ---- stream ---------------------------------------------------------------------
+    payload = "text"
+    conflicts = ("conflicting_texts_in_batch", "id_already_scored_with_other_text")
+    line_format = '{"review_id": "<string>", "text": "<string>"}'
+    incoming_columns = ("review_id", "text", "received_at")
+
+    def stream_rows(self, rows: DataFrame, *, dropzone: bool) -> DataFrame:
+        """The incoming table's typed review_id and text, or a drop-zone line parsed with its
+        JSON types checked (transforms/scoring.py)."""
+        from transforms.scoring import scoring_problem, with_parsed_record
+
+        if dropzone:
+            rows = rows.transform(with_parsed_record)
+            where = [F.col("record").alias("_record"), F.col("file").alias("_file"), F.col("line").alias("_line")]
+        else:
+            rows = rows.withColumn("_problem", scoring_problem())
+            where = [F.to_json(F.struct("review_id", "text")).alias("_record"),
+                     F.lit(None).cast("string").alias("_file"), F.lit(None).cast("long").alias("_line")]
+        return rows.select("review_id", "text", "_problem", *where, F.col("received_at").alias("_received_at"))
+
+    def model_columns(self) -> list[str]:
+        return ["text"]
 
     def truth(self):
         return F.col("label")

@@ -27,7 +27,6 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from crosslake import lake
-from crosslake.config import Config
 from crosslake.errors import ConfigError
 from crosslake.files import read_local, scan_local
 from sources.imdb_reader import open_corpus

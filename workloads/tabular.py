@@ -17,14 +17,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pyspark.sql import DataFrame, Row, SparkSession
+from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
 from crosslake.config import DatasetConfig, column_type
 from crosslake.errors import ConfigError, CrosslakeError
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.tabular import (
-    ENCODING_SCHEMA, guard_checks, header_problems, reader_checks, records_from_columns, value_checks,
+    ENCODING_SCHEMA, guard_checks, header_problems, reader_checks, records_from_columns, records_from_json,
+    value_checks,
     with_clean_text, with_duplicate_status, with_feature_vector, with_named_values, with_split, with_typed_columns,
 )
 from workloads.base import Silver, Workload
@@ -40,7 +41,9 @@ LINEAGE = ["_source", "_source_row"]
 # The catalog's tables of a declared dataset (crosslake/config.py, dataset_tables): logical
 # name -> the part after "<dataset>_".
 TABLE_SUFFIXES = {"bronze": "bronze", "silver": "silver", "quarantine": "quarantine", "features": "encoding",
-                  "gold": "gold", "predictions": "predictions"}
+                  "gold": "gold", "predictions": "predictions", "incoming": "incoming",
+                  "live_predictions": "live_predictions", "stream_inputs": "stream_inputs", "feedback": "feedback",
+                  "feedback_rejects": "feedback_rejects"}
 
 
 def dataset_table_names(name: str) -> dict[str, str]:
@@ -269,6 +272,48 @@ class TabularWorkload(Workload):
 
     def prediction_extras(self, scorer) -> list:
         return [F.lit(scorer.kind).alias("model_kind")]
+
+    # ---- stream ---------------------------------------------------------------------
+    # what a key was scored with: its values (the label left out), typed, as one JSON object
+    payload = "_scored_record"
+    conflicts = ("conflicting_records_in_batch", "key_already_scored_with_other_record")
+    line_format = '{"<column>": <value>, ...} (the declared columns by name; the label may be left out)'
+    incoming_columns = ("record", "received_at")
+
+    def model_columns(self) -> list[str]:
+        return [c for c in self.ds.columns if c != self.ds.label]
+
+    def feedback_columns(self) -> list[str]:
+        return [c for c in self.model_columns() if c not in self.ds.keys]
+
+    def stream_rows(self, rows: DataFrame, *, dropzone: bool) -> DataFrame:
+        """Each arriving JSON object (a drop-zone line, or an incoming row's `record`) read as
+        a record of the declared columns by the rules a CSV line is read by (trim, null
+        markers, the declared types; transforms/tabular.py), and checked as every dataset's
+        rows are (a value that does not parse, a non-finite number, an oversized field, a
+        missing key): the first problem names the reject."""
+        from transforms.scoring import with_json_object
+
+        ds, columns, inputs = self.ds, list(self.ds.columns), self.model_columns()
+        if dropzone:
+            objects = rows.select("record", "line", "valid_utf8", F.col("file").alias("_file"),
+                                  F.col("received_at").alias("_received_at"))
+        else:
+            objects = rows.select("record", F.lit(None).cast("long").alias("line"), F.lit(True).alias("valid_utf8"),
+                                  F.lit(None).cast("string").alias("_file"), F.col("received_at").alias("_received_at"))
+        parsed = (records_from_json(objects.transform(with_json_object), columns=columns,
+                                    source=F.coalesce("_file", F.lit(self.table("incoming"))))
+                  .transform(with_named_values, columns=columns, rename={})
+                  .transform(with_clean_text, columns=columns, rules=ds.clean)
+                  .transform(with_typed_columns, columns=ds.columns))
+        checks = value_checks(columns={c: ds.columns[c] for c in inputs}, keys=ds.keys,
+                              max_field_chars=ds.clean.max_field_chars)
+        problem = F.when(F.size("_problems") > 0, F.element_at("_problems", 1))
+        for name, passes in checks.items():
+            problem = problem.when(~passes, F.lit(name))
+        return parsed.select(*inputs, F.to_json(F.struct(*inputs)).alias(self.payload), problem.alias("_problem"),
+                             F.col("_raw").alias("_record"), "_file", F.col("_source_row").cast("long").alias("_line"),
+                             "_received_at")
 
     def with_train_settings(self, params: dict) -> Config:
         import dataclasses

@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from crosslake import lake
-from crosslake.config import Config, DatasetConfig
+from crosslake.config import DatasetConfig
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.files import list_files, read_files
 from transforms.tabular import (
