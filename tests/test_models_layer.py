@@ -228,3 +228,61 @@ def test_the_pipeline_report_prints_every_contender_and_the_winner():
     assert report[at + 1].split() == ["v2", "tfidf_logreg", "baseline", "0.8600", "<-", "winner"]
     assert report[at + 2].split() == ["v1", "text_cnn", "candidate", "0.8100"]
     assert PromoteResult(False, "sentiment_cnn v1 is already production").comparison() == ""
+
+
+# -- a dataset's stream: the incoming table and a drop zone, any production model --------------
+
+def loan_record(row) -> dict:
+    """A silver row as the JSON record a front door would send (the label left out)."""
+    return {c: (v.isoformat() if hasattr(v, "isoformat") else v) for c, v in row.asDict().items()
+            if c not in ("defaulted", "split", "_source", "_source_row")}
+
+
+def test_a_dataset_streams_from_its_incoming_table_and_a_drop_zone_through_any_production_model(
+        loans, spark, tmp_path):
+    from jobs import stream
+    from tests.helpers import drop_file
+
+    store = loans.model_store
+    rows = lake.read_table(spark, loans, "loans_silver").filter(F.col("split") == "test").orderBy("loan_id").take(6)
+    r1, r2, r3, r4, r5, r6 = (loan_record(r) for r in rows)
+    registry.set_alias(store, "loans_mlp", "production", 1)  # the MLP (a torch UDF)
+    sent = [r1, r2, r3, r4, r1, {**r2, "amount": r2["amount"] + 1}]  # r1 twice; r2 with two different records
+    bad = ['{"loan_id": 9000001, "amount": "lots"}', '{"loan_id": 9000002, "amout": 5}', '{"amount": 100}', "[1]"]
+    incoming = spark.createDataFrame([(json.dumps(r),) for r in sent] + [(b,) for b in bad], "record string")
+    lake.write_table(incoming.withColumn("received_at", F.current_timestamp()), loans, "loans_incoming",
+                     mode="append")
+    first = stream.run(spark, loans, dataset="loans")
+    # rows in = scored + rejected + repeated + re-sent
+    assert (first.rows_in, first.rows, first.rejected, first.repeated, first.resent) == (10, 3, 6, 1, 0)
+    rejects = lake.read_table(spark, loans, "stream_rejects").filter(F.col("stream") == "loans_incoming")
+    assert sorted(r.reason for r in rejects.collect()) == sorted(
+        ["unparseable:amount", "unknown_field:amout", "key_missing", "not_a_json_object:array",
+         "conflicting_records_in_batch", "conflicting_records_in_batch"])
+    live = {r.loan_id: r for r in lake.read_table(spark, loans, "loans_live_predictions").collect()}
+    assert set(live) == {r1["loan_id"], r3["loan_id"], r4["loan_id"]}
+    local = load_scorer(store, "loans_mlp", 1).predict_records([r1, r3, r4])
+    assert np.allclose([live[r["loan_id"]].probability for r in (r1, r3, r4)], local, atol=1e-5)
+    assert {(r.model_version, r.model_kind, r.source) for r in live.values()} == {(1, "tabular_mlp", "loans_incoming")}
+
+    # the GBT baseline promoted: the next rows are scored by it, natively; a re-sent record is
+    # counted, a key sent again with other values is refused, a drop zone's lines keep file and line
+    registry.set_alias(store, "loans_mlp", "production", 3)
+    zone = tmp_path / "zone"
+    zone.mkdir()
+    lines = [json.dumps(r3), json.dumps({**r4, "grade": "G" if r4["grade"] != "G" else "A"}), json.dumps(r5),
+             "{not json", json.dumps(r6)]
+    drop_file(zone, "batch-1.jsonl", "\n".join(lines) + "\n")
+    second = stream.run(spark, loans, dataset="loans", source="files", path=str(zone))
+    assert (second.rows_in, second.rows, second.rejected, second.repeated, second.resent) == (5, 2, 2, 0, 1)
+    live = {r.loan_id: r for r in lake.read_table(spark, loans, "loans_live_predictions").collect()}
+    assert len(live) == 5 and live[r4["loan_id"]].model_version == 1  # the refused re-send changed nothing
+    assert {(live[r["loan_id"]].model_version, live[r["loan_id"]].model_kind) for r in (r5, r6)} == {(3, "gbt")}
+    local = load_scorer(store, "loans_mlp", 3).predict_records([r5, r6])
+    assert np.allclose([live[r["loan_id"]].probability for r in (r5, r6)], local, atol=1e-5)
+    zone_rejects = lake.read_table(spark, loans, "stream_rejects").filter(F.col("stream") == f"files:{zone}")
+    assert sorted((r.reason, r.line) for r in zone_rejects.collect()) == [
+        ("key_already_scored_with_other_record", 2), ("not_valid_json", 4)]
+    inputs = {r.loan_id: r for r in lake.read_table(spark, loans, "loans_stream_inputs").collect()}
+    assert inputs[r5["loan_id"]].file.endswith("batch-1.jsonl") and inputs[r5["loan_id"]].line == 3
+    assert json.loads(inputs[r6["loan_id"]]._scored_record)["amount"] == r6["amount"]
