@@ -4,6 +4,7 @@ the next training run on the other side.
     crosslake feedback label --file labels.csv    # review_id,label (0 negative, 1 positive)
     crosslake feedback review --margin 0.15       # send low-confidence predictions for review
     crosslake feedback list
+    crosslake feedback label --dataset loans --file labels.csv   # loan_id,label: a dataset's keys and label
 
 `label` joins each labelled id with its live prediction and the text it was scored with
 (the stream keeps it in `stream_inputs`, for drop-zone rows too; lakes scored before that
@@ -23,6 +24,12 @@ and 1 on another, or labelled otherwise than the feedback table already holds, e
 line involved goes to `feedback_rejects` with reason `conflicting_labels` (the table
 keeps what it had) and the rest is written. The same label repeated is counted once.
 Lines in = labelled + rejected + repeated, printed.
+
+For a dataset declared under datasets: (--dataset NAME) the same holds over its tables:
+the labels file names the dataset's key columns and label; NAME_feedback keeps each
+labelled record's values as the stream scored them (NAME_stream_inputs), and the training
+side's clean adds the records whose key silver does not hold to its train split, with
+_source naming the feedback table version (workloads/tabular.py).
 """
 
 from __future__ import annotations
@@ -51,22 +58,27 @@ if TYPE_CHECKING:
     from crosslake import lake
     from pyspark.sql import DataFrame, SparkSession
 
+    from workloads.base import Workload
+
 NAME = "feedback"
 ROLE = "scoring"  # refused on a cluster without this role (conf/: cluster.roles)
 HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by `crosslake --help`)
 EPILOG = """\
-labels file: UTF-8 CSV with a header naming review_id and label (0 negative, 1 positive); a
-byte-order mark is fine. One id labelled both 0 and 1 (or otherwise than the feedback table
+labels file: UTF-8 CSV with a header naming review_id and label (0 negative, 1 positive), or for
+--dataset NAME the dataset's key columns and label (0 or 1); a byte-order mark is fine. One id labelled both 0 and 1 (or otherwise than the feedback table
 already holds) is not resolved: those lines go to feedback_rejects (conflicting_labels)."""
-REJECT_SCHEMA = "file string, line long, record_hash string, review_id string, label int, reason string, record string"
 
 
 @dataclass(frozen=True)
 class LabelLine:
     line: int
-    review_id: str
+    key: tuple[str, ...]  # the key columns' values as the file gave them (trimmed)
     label: int
     record: str
+
+    @property
+    def review_id(self) -> str:  # the review workload's one key
+        return self.key[0]
 
 
 def decode_labels(path: str) -> str:
@@ -102,15 +114,19 @@ def add_arguments(parser) -> None:
     parser.epilog = EPILOG
     parser.add_argument("action", nargs="?", choices=("label", "review", "list"), default="list")
     parser.add_argument("--file", type=labels_file_arg,
-                        help="label (required): a UTF-8 CSV with columns review_id,label")
+                        help="label (required): a UTF-8 CSV with columns review_id,label (for --dataset NAME: "
+                             "the dataset's key columns and label)")
     parser.add_argument("--margin", type=arguments.number(0, 0.5), default=0.15,
                         help="review: probabilities within this distance (0 to 0.5) of 0.5 count as low-confidence")
+    parser.add_argument("--dataset", help="a dataset declared under datasets: in conf/: its live predictions "
+                                          "(NAME_live_predictions -> NAME_feedback)")
     parse_known_args = parser.parse_known_args
 
     def parse_and_check(args=None, namespace=None):  # a usage error found by the parser: exit 2, no JVM
         namespace, extras = parse_known_args(args, namespace)
         if getattr(namespace, "action", None) == "label" and not getattr(namespace, "file", None):
-            parser.error("feedback label needs --file labels.csv (a CSV with columns review_id,label)")
+            parser.error("feedback label needs --file labels.csv (a CSV with columns review_id,label, or the "
+                         "dataset's keys and label)")
         return namespace, extras
 
     parser.parse_known_args = parse_and_check
@@ -135,124 +151,153 @@ class FeedbackResult:
         return f"feedback: {self.rows:,} low-confidence predictions sent for review{where}"
 
 
-def read_labels(path: str) -> list[LabelLine]:
+def read_labels(path: str, keys: tuple[str, ...] = ("review_id",)) -> list[LabelLine]:
     """Every labelled line of the file; every bad line named."""
     reader = csv.DictReader(io.StringIO(decode_labels(path), newline=""))
-    if reader.fieldnames is None or not {"review_id", "label"} <= {(f or "").strip() for f in reader.fieldnames}:
-        raise CrosslakeError(f"{path} needs a header with review_id and label, got {reader.fieldnames}")
+    wanted = [*keys, "label"]
+    if reader.fieldnames is None or not set(wanted) <= {(f or "").strip() for f in reader.fieldnames}:
+        raise CrosslakeError(f"{path} needs a header with {' and '.join([', '.join(keys), 'label'])}, "
+                             f"got {reader.fieldnames}")
     reader.fieldnames = [(f or "").strip() for f in reader.fieldnames]
     rows, problems = [], []
     for rec in reader:
         line = reader.line_num
-        rid, label = (rec.get("review_id") or "").strip(), (rec.get("label") or "").strip()
-        if not rid or label not in ("0", "1"):
-            problems.append(f"line {line}: review_id={rid!r} label={label!r}")
+        key = tuple((rec.get(k) or "").strip() for k in keys)
+        label = (rec.get("label") or "").strip()
+        if not all(key) or label not in ("0", "1"):
+            shown = " ".join(f"{k}={v!r}" for k, v in zip(keys, key))
+            problems.append(f"line {line}: {shown} label={label!r}")
         else:
-            rows.append(LabelLine(line, rid, int(label), f"{rec.get('review_id')},{rec.get('label')}"))
+            rows.append(LabelLine(line, key, int(label), ",".join(rec.get(k) or "" for k in wanted)))
     if problems:
-        raise CrosslakeError(f"{path}: labels must be 0 or 1 with a review_id; nothing written. "
+        raise CrosslakeError(f"{path}: labels must be 0 or 1 with a {' and '.join(keys)}; nothing written. "
                              + "; ".join(problems[:5]) + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
     return rows
 
 
-def conflicting(lines: list[LabelLine], held: dict[str, int]) -> set[str]:
-    """Ids labelled both ways in the file, or otherwise than the feedback table holds."""
-    seen: dict[str, set[int]] = {}
+def conflicting(lines: list[LabelLine], held: dict[tuple, int]) -> set[tuple]:
+    """Keys labelled both ways in the file, or otherwise than the feedback table holds."""
+    seen: dict[tuple, set[int]] = {}
     for ln in lines:
-        seen.setdefault(ln.review_id, set()).add(ln.label)
-    return {rid for rid, labels in seen.items() if len(labels) > 1 or (rid in held and held[rid] not in labels)}
+        seen.setdefault(ln.key, set()).add(ln.label)
+    return {key for key, labels in seen.items() if len(labels) > 1 or (key in held and held[key] not in labels)}
 
 
-def predictions_with_text(lk: lake.Lake) -> DataFrame:
-    """Live predictions with the text each was scored with: stream_inputs (written by the
-    stream for both sources), else the incoming table (lakes scored before stream_inputs)."""
+def keyed(lk: lake.Lake, workload: Workload, pairs: list[tuple[tuple, int]]) -> DataFrame:
+    """(key values as text, label) as a DataFrame with the key columns in the types of the
+    live predictions table (a key that does not parse as its type matches nothing) and
+    `_given`, the key as the file wrote it."""
     from pyspark.sql import functions as F
 
-    live = lk.read("live_predictions")
-    texts = None
-    if lk.exists("stream_inputs"):
-        # one row per id (its key), but appends from two streams racing on one id could leave two
-        texts = lk.read("stream_inputs").select("review_id", "text").dropDuplicates(["review_id"])
-    if lk.exists("incoming"):
+    keys = list(workload.keys)
+    types = dict(lk.read(workload.table("live_predictions")).dtypes)
+    df = lk.spark.createDataFrame([(*k, v) for k, v in pairs],
+                                  ", ".join(f"`_k{i}` string" for i in range(len(keys))) + ", label int")
+    given = F.array(*[F.col(f"_k{i}") for i in range(len(keys))]).alias("_given")
+    return df.select(given, *[F.col(f"_k{i}").try_cast(types[k]).alias(k) for i, k in enumerate(keys)], "label")
+
+
+def predictions_with_inputs(lk: lake.Lake, workload: Workload) -> DataFrame:
+    """Live predictions with what each was scored with: the stream inputs table (written by
+    the stream for both sources), else, for reviews, the incoming table (lakes scored before
+    stream_inputs)."""
+    from pyspark.sql import functions as F
+
+    keys, columns = list(workload.keys), workload.feedback_columns()
+    live = lk.read(workload.table("live_predictions"))
+    inputs = None
+    if lk.exists(workload.table("stream_inputs")):
+        # one row per key (its key), but appends from two streams racing on one key could leave two
+        inputs = lk.read(workload.table("stream_inputs")).select(*keys, *columns).dropDuplicates(keys)
+    if workload.dataset is None and lk.exists("incoming"):
         older = lk.read("incoming").select("review_id", "text").dropDuplicates(["review_id"])
-        texts = older if texts is None else texts.unionByName(older.join(texts, "review_id", "left_anti"))
-    if texts is None:
-        return live.withColumn("text", F.lit(None).cast("string"))
-    return live.join(texts, "review_id", "left")
+        inputs = older if inputs is None else inputs.unionByName(older.join(inputs, "review_id", "left_anti"))
+    if inputs is None:
+        return live.select("*", *[F.lit(None).cast("string").alias(c) for c in columns], F.lit(False).alias("_kept"))
+    return live.join(inputs.withColumn("_kept", F.lit(True)), keys, "left")
 
 
-def label(lk: lake.Lake, path: str) -> FeedbackResult:
+def label(lk: lake.Lake, workload: Workload, path: str) -> FeedbackResult:
     from pyspark.sql import functions as F
 
     spark = lk.spark
-    lines = read_labels(path)
+    keys, columns, table = list(workload.keys), workload.feedback_columns(), workload.table("feedback")
+    lines = read_labels(path, tuple(keys))
     held = {}
-    if lk.exists("feedback"):
-        ids = sorted({ln.review_id for ln in lines})
-        held = {r.review_id: r.label for r in lk.read("feedback")
-                .filter(F.col("review_id").isin(ids) & F.col("label").isNotNull()).collect()}
+    if lk.exists(table):
+        wanted = keyed(lk, workload, [(k, 0) for k in sorted({ln.key for ln in lines})]).drop("label")
+        held = {tuple(r._given): r.label for r in lk.read(table).filter(F.col("label").isNotNull())
+                .join(wanted, keys).collect()}
     bad = conflicting(lines, held)
     if bad:
         source = str(Path(path).resolve())
+        schema = "file string, line long, record_hash string, " + ", ".join(f"`{k}` string" for k in keys) + \
+            ", label int, reason string, record string"
         rejects = spark.createDataFrame(
-            [(source, ln.line, hashlib.sha256(ln.record.encode()).hexdigest(), ln.review_id, ln.label,
-              "conflicting_labels", ln.record) for ln in lines if ln.review_id in bad], REJECT_SCHEMA,
+            [(source, ln.line, hashlib.sha256(ln.record.encode()).hexdigest(), *ln.key, ln.label,
+              "conflicting_labels", ln.record) for ln in lines if ln.key in bad], schema,
         ).withColumn("rejected_at", F.current_timestamp())
-        lk.write(rejects, "feedback_rejects", mode="insert_new")
-    kept = {ln.review_id: ln.label for ln in lines if ln.review_id not in bad}
-    rejected = sum(1 for ln in lines if ln.review_id in bad)
+        lk.write(rejects, workload.table("feedback_rejects"), mode="insert_new")
+    kept = {ln.key: ln.label for ln in lines if ln.key not in bad}
+    rejected = sum(1 for ln in lines if ln.key in bad)
     repeated = len(lines) - rejected - len(kept)
     n, wrong, version = 0, 0, None
     if kept:
-        labels = spark.createDataFrame(sorted(kept.items()), "review_id string, label int")
-        joined = labels.join(predictions_with_text(lk), "review_id", "left")
-        unknown = [r.review_id for r in joined.filter(F.col("prediction").isNull()).limit(5).collect()]
+        joined = keyed(lk, workload, sorted(kept.items())).join(predictions_with_inputs(lk, workload), keys, "left")
+        unknown = [",".join(r._given) for r in joined.filter(F.col("prediction").isNull()).orderBy("_given")
+                   .limit(5).collect()]
         if unknown:
-            raise CrosslakeError(f"{path}: no live prediction for review_id(s) {', '.join(unknown)}: nothing written")
-        textless = [r.review_id for r in joined.filter(F.col("text").isNull()).limit(5).collect()]
-        if textless:
-            raise CrosslakeError(f"{path}: the text scored for review_id(s) {', '.join(textless)} was not kept "
-                                 f"(neither stream_inputs nor incoming holds it): nothing written")
+            what = "review_id(s)" if keys == ["review_id"] else ",".join(keys)
+            raise CrosslakeError(f"{path}: no live prediction for {what} {', '.join(unknown)}: nothing written")
+        missing = [",".join(r._given) for r in joined.filter(~F.coalesce("_kept", F.lit(False))).orderBy("_given")
+                   .limit(5).collect()]
+        if missing:
+            raise CrosslakeError(f"{path}: what was scored for {', '.join(missing)} was not kept (neither "
+                                 f"{workload.table('stream_inputs')} nor an incoming table holds it): nothing written")
         rows = joined.select(
-            "review_id", "text", "label", "prediction", "probability", "model_version",
+            *keys, *columns, "label", "prediction", "probability", "model_version",
             F.when(F.col("label") != F.col("prediction"), "wrong").otherwise("labelled").alias("reason"),
             F.current_timestamp().alias("flagged_at")).cache()
         n, wrong = rows.count(), rows.filter(F.col("reason") == "wrong").count()
-        version = lk.write(rows, "feedback", mode="upsert").version
+        version = lk.write(rows, table, mode="upsert").version
         rows.unpersist()
     lk.run.record_count("labelled", n)
     lk.run.record_count("rejected", rejected)
     return FeedbackResult("label", n, wrong, version, len(lines), rejected, repeated)
 
 
-def review(lk: lake.Lake, margin: float) -> FeedbackResult:
+def review(lk: lake.Lake, workload: Workload, margin: float) -> FeedbackResult:
     from pyspark.sql import functions as F
 
-    unsure = predictions_with_text(lk).filter(F.abs(F.col("probability") - 0.5) < margin)
-    if lk.exists("feedback"):
-        unsure = unsure.join(lk.read("feedback").select("review_id"), "review_id", "left_anti")
-    rows = unsure.select("review_id", "text", F.lit(None).cast("int").alias("label"), "prediction", "probability",
-                         "model_version", F.lit("low_confidence").alias("reason"),
+    keys, table = list(workload.keys), workload.table("feedback")
+    unsure = predictions_with_inputs(lk, workload).filter(F.abs(F.col("probability") - 0.5) < margin)
+    if lk.exists(table):
+        unsure = unsure.join(lk.read(table).select(*keys), keys, "left_anti")
+    rows = unsure.select(*keys, *workload.feedback_columns(), F.lit(None).cast("int").alias("label"), "prediction",
+                         "probability", "model_version", F.lit("low_confidence").alias("reason"),
                          F.current_timestamp().alias("flagged_at")).cache()
     n = rows.count()
-    version = lk.write(rows, "feedback", mode="insert_new").version if n else None
+    version = lk.write(rows, table, mode="insert_new").version if n else None
     rows.unpersist()
     return FeedbackResult("review", n, 0, version)
 
 
 def run(spark: SparkSession, cfg: Config, *, action: str = "list", file: str | None = None,
-        margin: float = 0.15, recorder: Run | None = None):
+        margin: float = 0.15, dataset: str | None = None, recorder: Run | None = None):
     from crosslake import lake
     from pyspark.sql import functions as F
 
+    from workloads import pick
+
+    workload = pick(cfg, dataset)  # its keys, what a prediction was scored with, its tables
     lk = lake.Lake(spark, cfg, recorder)
     if action == "label":
         if not file:
-            raise ConfigError("feedback label needs --file labels.csv (columns review_id,label)")
-        return label(lk, file)
+            raise ConfigError(f"feedback label needs --file labels.csv (columns {','.join(workload.keys)},label)")
+        return label(lk, workload, file)
     if action == "review":
-        return review(lk, margin)
-    table = lk.read("feedback")
+        return review(lk, workload, margin)
+    table = lk.read(workload.table("feedback"))
     counts = {r.reason: r["count"] for r in table.groupBy("reason").count().collect()}
     waiting = table.filter(F.col("label").isNull()).count()
     return (f"feedback: {sum(counts.values()):,} rows ("

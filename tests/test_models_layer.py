@@ -238,14 +238,16 @@ def loan_record(row) -> dict:
             if c not in ("defaulted", "split", "_source", "_source_row")}
 
 
-def test_a_dataset_streams_from_its_incoming_table_and_a_drop_zone_through_any_production_model(
-        loans, spark, tmp_path):
-    from jobs import stream
+def test_a_dataset_streams_from_its_incoming_table_and_a_drop_zone_and_its_labels_flow_back(loans, spark, tmp_path):
+    """A dataset's records go round: scored by the stream (any production model), labelled
+    on the scoring side, read back into training by the next clean."""
+    from jobs import feedback, stream
     from tests.helpers import drop_file
 
     store = loans.model_store
     rows = lake.read_table(spark, loans, "loans_silver").filter(F.col("split") == "test").orderBy("loan_id").take(6)
     r1, r2, r3, r4, r5, r6 = (loan_record(r) for r in rows)
+    r5, r6 = {**r5, "loan_id": 9100005}, {**r6, "loan_id": 9100006}  # new applicants: keys silver does not hold
     registry.set_alias(store, "loans_mlp", "production", 1)  # the MLP (a torch UDF)
     sent = [r1, r2, r3, r4, r1, {**r2, "amount": r2["amount"] + 1}]  # r1 twice; r2 with two different records
     bad = ['{"loan_id": 9000001, "amount": "lots"}', '{"loan_id": 9000002, "amout": 5}', '{"amount": 100}', "[1]"]
@@ -286,3 +288,26 @@ def test_a_dataset_streams_from_its_incoming_table_and_a_drop_zone_through_any_p
     inputs = {r.loan_id: r for r in lake.read_table(spark, loans, "loans_stream_inputs").collect()}
     assert inputs[r5["loan_id"]].file.endswith("batch-1.jsonl") and inputs[r5["loan_id"]].line == 3
     assert json.loads(inputs[r6["loan_id"]]._scored_record)["amount"] == r6["amount"]
+
+    # people label live predictions: a repeat is counted once, a key labelled both ways is refused
+    labels = tmp_path / "labels.csv"
+    k1, k3, k5, k6 = (r["loan_id"] for r in (r1, r3, r5, r6))
+    labels.write_text(f"loan_id,label\n{k5},1\n{k6},0\n{k1},1\n{k5},1\n{k3},0\n{k3},1\n")
+    got = feedback.run(spark, loans, action="label", file=str(labels), dataset="loans")
+    assert (got.lines, got.rows, got.rejected, got.repeated) == (6, 3, 2, 1)
+    table = {r.loan_id: r for r in lake.read_table(spark, loans, "loans_feedback").collect()}
+    assert {k: (r.label, r.model_version, r.amount) for k, r in table.items()} == {
+        k5: (1, 3, r5["amount"]), k6: (0, 3, r6["amount"]), k1: (1, 1, r1["amount"])}
+    assert all(r.reason == ("wrong" if r.label != r.prediction else "labelled") for r in table.values())
+    refused = lake.read_table(spark, loans, "loans_feedback_rejects").collect()
+    assert sorted((r.line, r.loan_id, r.reason) for r in refused) == [
+        (6, str(k3), "conflicting_labels"), (7, str(k3), "conflicting_labels")]
+    # the training side's next clean adds the new applicants to the train split (r1 is in silver already)
+    before = lake.read_table(spark, loans, "loans_silver").count()
+    cleaned = clean.run(spark, loans, dataset="loans")
+    assert cleaned.feedback == 2
+    silver = lake.read_table(spark, loans, "loans_silver")
+    assert silver.count() == before + 2
+    back = {r.loan_id: r for r in silver.filter(F.col("_source").startswith("loans_feedback@v")).collect()}
+    assert {k: (r.defaulted, r.split, r.amount) for k, r in back.items()} == {
+        k5: (True, "train", r5["amount"]), k6: (False, "train", r6["amount"])}

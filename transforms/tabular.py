@@ -27,6 +27,7 @@ from crosslake.config import (
     DatasetCleanConfig, DatasetConfig, DatasetSplitConfig, column_type, is_plain_name, plain_name_for, rename_hint,
 )
 from sources.csv_records import parse_csv
+from transforms.reviews import require_columns
 
 RECORD_SCHEMA = ("_source string, _source_row string, _header array<string>, _fields array<string>, "
                  "_problems array<string>, _raw string")
@@ -157,6 +158,24 @@ def records_from_json(objects: DataFrame, *, columns: list[str], source: Column)
                   for c in columns]).alias("_fields"),
         problems.alias("_problems"), F.col("record").alias("_raw"),
         *[c for c in objects.columns if c.startswith("_") and c not in ("_v", "_line_problem")])
+
+
+def feedback_training_rows(feedback: DataFrame, silver: DataFrame, *, keys: list[str], label: str, label_type: str,
+                           source: str) -> DataFrame:
+    """Labelled feedback from the scoring side as silver training rows: the record's values
+    as the stream read them, the label (0/1) in the declared label type, split train,
+    _source naming the feedback table version and _source_row the key (as JSON).
+
+    Rows with no label yet (sent for review) are left out, as are keys silver already holds
+    (a labelled copy of a test row must not leak into training, nor override the source).
+    Requires (feedback): keys, label, silver's declared columns; (silver): its columns."""
+    columns = [f.name for f in silver.schema.fields if f.name not in ("_source", "_source_row", "split", label)]
+    require_columns(feedback, *keys, "label", *columns)
+    value = (F.col("label") == 1) if label_type == "boolean" else F.col("label").cast(label_type)
+    rows = (feedback.filter(F.col("label").isNotNull()).join(silver.select(*keys), keys, "left_anti")
+            .select(*columns, value.alias(label), F.lit(source).alias("_source"),
+                    F.to_json(F.struct(*keys)).alias("_source_row"), F.lit("train").alias("split")))
+    return rows.select(*[F.col(f"`{f.name}`").cast(f.dataType) for f in silver.schema.fields])
 
 
 def with_named_values(records: DataFrame, *, columns: list[str], rename: Mapping[str, str]) -> DataFrame:

@@ -13,6 +13,7 @@ review and tabular workloads override the steps where their rules differ.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from crosslake.config import Config
     from crosslake.lake import Lake
     from expectations.suite import CheckResult, Suite
+
+log = logging.getLogger(__name__)
 
 # The logical names every workload maps to its catalog tables: the training side's, then the
 # scoring side's (batch predictions; the stream's input, output and what it scored; feedback).
@@ -111,8 +114,27 @@ class Workload:
         return Silver(quarantine, candidates, silver, flagged)
 
     def with_extra_rows(self, lk: Lake, silver: DataFrame) -> tuple[DataFrame, int]:
-        """Silver plus rows from elsewhere (reviews: labelled feedback), and how many."""
-        return silver, 0
+        """Silver plus the labelled feedback the scoring side has recorded (at its latest
+        version, pinned for this run and recorded in the ledger) as training rows, and how
+        many were added."""
+        from pyspark.sql import functions as F
+
+        table = self.tables.get("feedback")
+        if table is None or not lk.exists(table):
+            return silver, 0
+        version = lk.pin(table)
+        feedback = lk.read(table, version=version)
+        added = self.feedback_training_rows(feedback, silver, feedback_version=version).cache()
+        labelled = feedback.filter(F.col("label").isNotNull()).count()
+        n_added = added.count()
+        log.info("%s v%d: %d labelled rows; %d added to the train split, %d already in %s or repeated", table,
+                 version, labelled, n_added, labelled - n_added, self.table("silver"))
+        lk.run.record_count("feedback_added", n_added)
+        return silver.unionByName(added), n_added
+
+    def feedback_training_rows(self, feedback: DataFrame, silver: DataFrame, *, feedback_version: int) -> DataFrame:
+        """The labelled feedback rows that become training rows, in silver's columns."""
+        raise NotImplementedError
 
     def record_check_results(self, suite: Suite, reasons: dict[str, int], rows_in: int) -> list[CheckResult]:
         """Results of the row checks beside the suite's (recorded like the suite's own)."""

@@ -103,21 +103,9 @@ class ReviewsWorkload(Workload):
         corpus = passed.transform(filter_duplicates).transform(select_silver)
         return Silver(quarantine_rows(flagged, run_id, bronze_version), passed, corpus, flagged)
 
-    def with_extra_rows(self, lk: lake.Lake, silver: DataFrame) -> tuple[DataFrame, int]:
-        """The corpus plus the labelled feedback the scoring side has recorded (at its latest
-        version, pinned for this run and recorded in the ledger), as training rows."""
-        table = self.table("feedback")
-        if not lk.exists(table):
-            return silver, 0
-        version = lk.pin(table)
-        feedback = lk.read(table, version=version)
-        added = feedback_training_rows(feedback, silver, feedback_version=version).cache()
-        labelled = feedback.filter(F.col("label").isNotNull()).count()
-        n_added = added.count()
-        log.info("feedback v%d: %d labelled rows; %d added to the train split, %d already in the corpus or "
-                 "repeated", version, labelled, n_added, labelled - n_added)
-        lk.run.record_count("feedback_added", n_added)
-        return silver.unionByName(added), n_added
+    def feedback_training_rows(self, feedback: DataFrame, silver: DataFrame, *, feedback_version: int) -> DataFrame:
+        """Texts the corpus does not hold yet, under `feedback/<id>` (transforms/reviews.py)."""
+        return feedback_training_rows(feedback, silver, feedback_version=feedback_version)
 
     def record_check_results(self, suite: Suite, reasons: dict[str, int], rows_in: int) -> list[CheckResult]:
         """The file issues, control characters and conflicts; a file_too_large:<bytes> reason

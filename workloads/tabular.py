@@ -25,7 +25,7 @@ from crosslake.errors import ConfigError, CrosslakeError
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.tabular import (
     ENCODING_SCHEMA, guard_checks, header_problems, reader_checks, records_from_columns, records_from_json,
-    value_checks,
+    feedback_training_rows, value_checks,
     with_clean_text, with_duplicate_status, with_feature_vector, with_named_values, with_split, with_typed_columns,
 )
 from workloads.base import Silver, Workload
@@ -314,6 +314,12 @@ class TabularWorkload(Workload):
         return parsed.select(*inputs, F.to_json(F.struct(*inputs)).alias(self.payload), problem.alias("_problem"),
                              F.col("_raw").alias("_record"), "_file", F.col("_source_row").cast("long").alias("_line"),
                              "_received_at")
+
+    def feedback_training_rows(self, feedback: DataFrame, silver: DataFrame, *, feedback_version: int) -> DataFrame:
+        """Records whose key silver does not hold, with their label (transforms/tabular.py)."""
+        return feedback_training_rows(feedback, silver, keys=self.ds.keys, label=self.ds.label,
+                                      label_type=column_type(self.ds.columns[self.ds.label])[0],
+                                      source=f"{self.table('feedback')}@v{feedback_version}")
 
     def with_train_settings(self, params: dict) -> Config:
         import dataclasses
