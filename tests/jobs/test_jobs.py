@@ -107,8 +107,10 @@ def test_score_stamps_model_and_input_versions(review_lake, spark):
 
 
 def test_rerunning_jobs_on_the_same_input_changes_nothing(review_lake_copy, spark):
-    """Three more runs of every table-writing job: no table gets a new version, and every
-    table holds exactly the rows it held (volatile run ids and timestamps aside)."""
+    """Two more runs of every table-writing job: no table gets a new version, and every
+    table holds exactly the rows it held (volatile run ids and timestamps aside). The
+    second re-run starts from what the first left (its ledger rows, dq results), so
+    nothing a re-run writes makes the next one differ; a third would repeat the second."""
     built, args = review_lake_copy.cfg, review_lake_copy.args
     names = ("bronze", "silver", "quarantine", "vocabulary", "gold", "predictions")
 
@@ -121,7 +123,7 @@ def test_rerunning_jobs_on_the_same_input_changes_nothing(review_lake_copy, spar
         return out
 
     before = snapshot()
-    for _ in range(3):
+    for _ in range(2):
         for job in (ingest, clean, features, score):
             assert job.main(args()) == 0, job.NAME
     after = snapshot()
