@@ -209,9 +209,8 @@ def predictions_with_inputs(lk: lake.Lake, workload: Workload) -> DataFrame:
     if lk.exists(workload.table("stream_inputs")):
         # one row per key (its key), but appends from two streams racing on one key could leave two
         inputs = lk.read(workload.table("stream_inputs")).select(*keys, *columns).dropDuplicates(keys)
-    if workload.dataset is None and lk.exists("incoming"):
-        older = lk.read("incoming").select("review_id", "text").dropDuplicates(["review_id"])
-        inputs = older if inputs is None else inputs.unionByName(older.join(inputs, "review_id", "left_anti"))
+    if (older := workload.older_stream_inputs(lk)) is not None:
+        inputs = older if inputs is None else inputs.unionByName(older.join(inputs, keys, "left_anti"))
     if inputs is None:
         return live.select("*", *[F.lit(None).cast("string").alias(c) for c in columns], F.lit(False).alias("_kept"))
     return live.join(inputs.withColumn("_kept", F.lit(True)), keys, "left")

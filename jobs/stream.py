@@ -70,7 +70,6 @@ if __name__ == "__main__":  # run as a file (spark-submit jobs/x.py): import fro
     sys.path[0] = str(__import__("pathlib").Path(__file__).resolve().parents[1])
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -359,11 +358,9 @@ def source_frame(lk: lake.Lake, workload: Workload, source: str, path: str | Non
             raise ConfigError(f"{table} ({table_path}) has no column(s) {', '.join(missing)}: the stream reads "
                               f"{', '.join(columns)} from it")
         return table, df.select(*columns)
-    folder = path or (cfg.stream.dropzone if workload.dataset is None else None)
+    folder = path or workload.default_dropzone()
     if not folder:
-        raise ConfigError("--source files needs a drop-zone folder: pass --path" +
-                          (" or set stream.dropzone" if workload.dataset is None else
-                           f" (dataset '{workload.dataset}' has its own zone: its records are not reviews)"))
+        raise ConfigError(f"--source files needs a drop-zone folder: {workload.dropzone_hint()}")
     check_folder(spark, folder)
     # Whole files, cut into lines by explode_lines: each line keeps its file and line number,
     # and its bytes as they arrived. recursiveFileLookup reads sub-folders (and keeps a folder
@@ -396,13 +393,8 @@ def run(spark: SparkSession, cfg: Config, *, source: str = "table", path: str | 
         raise ConfigError(f"--trigger {exc}") from None
     name, frame = source_frame(lk, workload, source, path)
     result = StreamResult(name)
-    # one checkpoint per source: the incoming table's name, or a drop zone's folder (a hash of
-    # its path, and of the dataset: two workloads' zones never share one)
-    if source == "table":
-        tag = name
-    else:
-        tag = "dropzone-" + hashlib.sha1((name if dataset is None else f"{name}|{dataset}").encode()).hexdigest()[:12]
-    checkpoint = f"{cfg.lake.root}/_checkpoints/streams/{tag}"
+    # one checkpoint per source: the incoming table's name, or a drop zone's folder
+    checkpoint = f"{cfg.lake.root}/_checkpoints/streams/{name if source == 'table' else workload.zone_tag(name)}"
     zone = DropZone(spark, cfg, name, name.removeprefix("files:")) if source == "files" else None
     scorer = Scorer(lk, workload, name, model_version, result, checkpoint, zone)
     stored = scorer.model()  # fail before starting the stream if there is no model

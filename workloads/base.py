@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from crosslake.config import Config
     from crosslake.lake import Lake
     from expectations.suite import CheckResult, Suite
+    from stages.train import TrainingPlan
 
 log = logging.getLogger(__name__)
 
@@ -178,9 +179,9 @@ class Workload:
         return f"check {self.table('silver')} and the features settings."
 
     # ---- train ----------------------------------------------------------------------
-    def train(self, lk: Lake, *, gold_version: int | None = None, fresh: bool = False, baselines: bool = True) -> Any:
-        """Train the workload's model and its baselines on a pinned gold version and store them
-        (through train/service.py); returns a TrainResult."""
+    def training_plan(self, lk: Lake, gold: DataFrame, gold_version: int) -> TrainingPlan:
+        """What to train on the pinned gold version: the encoder, the model, its baselines
+        (stages/train.py runs it)."""
         raise NotImplementedError(f"workload '{self.name}' has no model")
 
     # ---- score ----------------------------------------------------------------------
@@ -236,6 +237,25 @@ class Workload:
     def model_columns(self) -> list[str]:
         """The columns the scorer reads (its encoder's input)."""
         raise NotImplementedError
+
+    def default_dropzone(self) -> str | None:
+        """The drop-zone folder when --path is not given."""
+        return None
+
+    def dropzone_hint(self) -> str:
+        return f"pass --path (dataset '{self.name}' has a zone of its own: its records are not reviews)"
+
+    def zone_tag(self, source: str) -> str:
+        """The checkpoint folder of a drop-zone source: a hash of its folder and the workload
+        (two workloads never share a checkpoint, even on one folder)."""
+        import hashlib
+
+        return "dropzone-" + hashlib.sha1(f"{source}|{self.name}".encode()).hexdigest()[:12]
+
+    def older_stream_inputs(self, lk: Lake) -> DataFrame | None:
+        """What was scored for keys the stream inputs table does not hold (a lake scored
+        before the stream kept them), in its key and feedback columns; None: nothing."""
+        return None
 
     def feedback_columns(self) -> list[str]:
         """What a feedback row keeps of the input beside its keys (what it was scored with)."""

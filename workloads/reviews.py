@@ -158,10 +158,10 @@ class ReviewsWorkload(Workload):
         return "check the silver rows and features settings."
 
     # ---- generate / pipeline --------------------------------------------------------
-    def train(self, lk: lake.Lake, **options):
-        from workloads.reviews_training import train
+    def training_plan(self, lk: lake.Lake, gold: DataFrame, gold_version: int):
+        from workloads.reviews_training import plan
 
-        return train(lk, self, **options)
+        return plan(lk, self, gold, gold_version)
 
     def score_input(self) -> str:
         return self.cfg.score.input_table
@@ -188,6 +188,24 @@ class ReviewsWorkload(Workload):
 
     def model_columns(self) -> list[str]:
         return ["text"]
+
+    def default_dropzone(self) -> str | None:
+        return self.cfg.stream.dropzone
+
+    def dropzone_hint(self) -> str:
+        return "pass --path or set stream.dropzone"
+
+    def zone_tag(self, source: str) -> str:
+        """A hash of the folder alone, as before datasets could stream (existing checkpoints stay valid)."""
+        import hashlib
+
+        return "dropzone-" + hashlib.sha1(source.encode()).hexdigest()[:12]
+
+    def older_stream_inputs(self, lk: lake.Lake) -> DataFrame | None:
+        """The incoming table's texts: lakes scored before stream_inputs kept them."""
+        if not lk.exists(self.table("incoming")):
+            return None
+        return lk.read(self.table("incoming")).select("review_id", "text").dropDuplicates(["review_id"])
 
     def truth(self):
         return F.col("label")

@@ -261,10 +261,10 @@ class TabularWorkload(Workload):
         return f"no files at {self.ds.source.path}: generating the example data"
 
     # ---- train and score ------------------------------------------------------------
-    def train(self, lk: Lake, **options):
-        from workloads.tabular_training import train
+    def training_plan(self, lk: Lake, gold: DataFrame, gold_version: int):
+        from workloads.tabular_training import plan
 
-        return train(lk, self, **options)
+        return plan(lk, self, gold, gold_version)
 
     def rows_to_score(self, rows: DataFrame) -> DataFrame:
         """Besides score.splits, a dataset's unlabelled rows: what it has instead of an unsup split."""
