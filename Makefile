@@ -9,7 +9,7 @@ pipeline: setup
 
 test:
 	@bash scripts/setup.sh gpu k8s airflow
-	.venv/bin/python -m pytest
+	.venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 dist: setup
 	bash scripts/build_dist.sh dist

@@ -37,6 +37,30 @@ from crosslake.config import Config, load_config  # noqa: E402
 from tests.helpers import LAKE_CORPUS, LAKE_SETTINGS, lake_args  # noqa: E402
 
 
+# `make test` runs on two workers, a test file at a time on one worker (pytest-xdist
+# --dist loadfile: a file's module fixtures are built once); a worker takes the next file
+# when it is done. The files that take minutes go first, longest first, so that the last
+# file to start is a short one instead of a story of several processes (seconds measured
+# serially on the 2-core machine; the order matters, not the figures).
+LONGEST_FIRST = (
+    "tests/test_two_clusters.py",           # ~900 s: seven processes on moto
+    "tests/test_spark_submit.py",           # ~370 s: a spark-submit per stage
+    "tests/test_two_clusters_tabular.py",   # ~250 s: three processes on moto
+    "tests/test_tabular_e2e.py",            # ~270 s
+    "tests/faults/test_sigkill.py",         # ~175 s
+    "tests/test_pipeline_e2e.py",           # ~150 s
+    "tests/jobs/test_jobs.py",              # builds on the session review lake
+    "tests/test_models_layer.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Longest files first (LONGEST_FIRST), then the rest in their usual order; the tests of
+    a file keep their order."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
+
+
 @pytest.fixture(scope="session")
 def spark():
     from crosslake.session import build_session
