@@ -49,6 +49,7 @@ LONGEST_FIRST = (
     "tests/test_tabular_e2e.py",            # ~270 s
     "tests/faults/test_sigkill.py",         # ~175 s
     "tests/test_pipeline_e2e.py",           # ~150 s
+    "tests/test_notebook.py",               # ~200 s on two workers: the walkthrough headless
     "tests/jobs/test_jobs.py",              # builds on the session review lake
     "tests/test_models_layer.py",
 )
