@@ -132,7 +132,7 @@ def dataset_tables(cfg: Config) -> dict[str, TableConfig]:
         out[f"{name}_live_predictions"] = TableConfig(
             path=f"datasets/{name}/live_predictions", keys=list(ds.keys), partition_by=[],
             properties={"delta.enableChangeDataFeed": True}, volatile=["scored_at", "batch_id"],
-            schema_evolution=False, owner="scoring")
+            schema_evolution=True, owner="scoring")
         out[f"{name}_stream_inputs"] = TableConfig(
             path=f"datasets/{name}/stream_inputs", keys=list(ds.keys), partition_by=[], properties={},
             volatile=[], schema_evolution=False, owner="scoring")

@@ -43,6 +43,10 @@ They are not lost without a word: when the stream starts and before each micro-b
 zone is listed (crosslake/dropzone.py) and each such file is reported (a WARNING, a count,
 and one `stream_rejects` row, reason `file_not_read:<why>`). Files in sub-folders are read.
 
+Every prediction is stamped with the model name and version that scored it and, from the
+incoming table, the table version its micro-batch read up to (`input_version`; a drop
+zone's rows keep their file and line in the stream inputs table instead).
+
 Each micro-batch is scored through the production model's stored encoder and the one
 scoring path (train/scoring.py: the batch UDF for a torch model, natively for a Spark ML
 baseline) and merged into `live_predictions` by review_id, inserting
@@ -303,7 +307,9 @@ class Scorer:
                                .select(*self.keys, "probability", "prediction",
                                        F.lit(stored.name).alias("model_name"),
                                        F.lit(stored.version).alias("model_version"), *w.prediction_extras(stored),
-                                       F.lit(self.source).alias("source"), F.col("_received_at").alias("received_at"),
+                                       F.lit(self.source).alias("source"),
+                                       F.lit(self.input_version(batch_id)).cast("long").alias("input_version"),
+                                       F.col("_received_at").alias("received_at"),
                                        F.lit(batch_id).cast("long").alias("batch_id"),
                                        F.current_timestamp().alias("scored_at")))
                 self.lake.write(predictions, self.live, mode="insert_new")
@@ -329,6 +335,17 @@ class Scorer:
         # a replayed batch's metrics row is skipped by Delta (same query id and batch id)
         lake.write_table(metrics, self.cfg, "stream_metrics", mode="append",
                          txn=(f"crosslake-stream-metrics:{self.query_id()}", batch_id))
+
+    def input_version(self, batch_id: int) -> int | None:
+        """The incoming table's version this micro-batch read up to, from the offsets its
+        checkpoint recorded before running it (Delta's source offset: a reservoir version and
+        the index of the next file in it; index -1 means none of that version was read).
+        None for a drop zone, whose rows carry their file and line instead."""
+        if self.zone is not None:
+            return None
+        last = json.loads(self.spark.read.text(f"{self.checkpoint}/offsets/{batch_id}").collect()[-1][0])
+        version = int(last["reservoirVersion"])
+        return version - 1 if int(last.get("index", -1)) == -1 and not last.get("isStartingVersion") else version
 
     def query_id(self) -> str:
         """The streaming query's id, kept in its checkpoint: the same across restarts, new

@@ -266,6 +266,7 @@ def test_a_dataset_streams_from_its_incoming_table_and_a_drop_zone_and_its_label
     local = load_scorer(store, "loans_mlp", 1).predict_records([r1, r3, r4])
     assert np.allclose([live[r["loan_id"]].probability for r in (r1, r3, r4)], local, atol=1e-5)
     assert {(r.model_version, r.model_kind, r.source) for r in live.values()} == {(1, "tabular_mlp", "loans_incoming")}
+    assert {r.input_version for r in live.values()} == {0}  # the incoming table's one version
 
     # the GBT baseline promoted: the next rows are scored by it, natively; a re-sent record is
     # counted, a key sent again with other values is refused, a drop zone's lines keep file and line
@@ -288,6 +289,14 @@ def test_a_dataset_streams_from_its_incoming_table_and_a_drop_zone_and_its_label
     inputs = {r.loan_id: r for r in lake.read_table(spark, loans, "loans_stream_inputs").collect()}
     assert inputs[r5["loan_id"]].file.endswith("batch-1.jsonl") and inputs[r5["loan_id"]].line == 3
     assert json.loads(inputs[r6["loan_id"]]._scored_record)["amount"] == r6["amount"]
+    assert {live[r["loan_id"]].input_version for r in (r5, r6)} == {None}  # a drop zone's rows: file and line
+    # a later append to the incoming table: its rows name the version they came in
+    r7 = {**r1, "loan_id": 9100007}
+    lake.write_table(spark.createDataFrame([(json.dumps(r7),)], "record string")
+                     .withColumn("received_at", F.current_timestamp()), loans, "loans_incoming", mode="append")
+    assert stream.run(spark, loans, dataset="loans").rows == 1
+    latest = lake.read_table(spark, loans, "loans_live_predictions").filter(F.col("loan_id") == r7["loan_id"]).first()
+    assert (latest.input_version, latest.model_version) == (1, 3)
 
     # people label live predictions: a repeat is counted once, a key labelled both ways is refused
     labels = tmp_path / "labels.csv"

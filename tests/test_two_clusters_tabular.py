@@ -126,7 +126,8 @@ def test_the_stream_scores_arriving_records_with_the_production_model_and_names_
     live = {r.loan_id: r for r in story["live"]}
     records = story["records"]
     assert set(live) == {r["loan_id"] for r in records}
-    assert {(r.model_version, r.model_kind) for r in live.values()} == {(story["production"], story["kind"])}
+    assert {(r.model_version, r.model_kind, r.input_version) for r in live.values()} == {
+        (story["production"], story["kind"], 0)}  # the model, and the incoming table's version read
     assert np.allclose([live[r["loan_id"]].probability for r in records], story["local"], atol=1e-5)
     assert [r.reason for r in story["rejects"]] == ["unparseable:amount"]
     assert "6 rows in = 5 new rows scored + 1 rejected" in story["stream"].stdout
