@@ -10,6 +10,8 @@ On a small lake (one 2,000-row table), three ways to do the same small piece of 
       each imports its own job module only, still nothing heavy;
   (b) `crosslake tables list` in a new process: imports, the JVM, the Spark session with
       Delta, the work, the shutdown, as cron, Airflow or a Kubernetes Job pays it every run;
+  (b') the same, with the setup step's class-data archive turned off
+      (CROSSLAKE_CLASS_ARCHIVE=off, crosslake/class_archive.py): what the archive saves a start;
   (c) the same job's `run` in a session that is already up (a notebook, a long-lived
       service): the work alone.
 Each is measured --repeat times, interleaved; the medians are compared.
@@ -18,6 +20,7 @@ Each is measured --repeat times, interleaved; the medians are compared.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -26,7 +29,7 @@ import time
 from pathlib import Path
 
 from common import machine, save_result
-from crosslake import lake
+from crosslake import class_archive, lake
 from crosslake.config import load_config
 from crosslake.runner import setup_logging
 from crosslake.session import build_session
@@ -36,9 +39,10 @@ CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
 STAGE_HELP = ("tables", "train")  # `crosslake STAGE --help`: a light stage and a heavy one (torch, petastorm)
 
 
-def timed_process(argv: list[str]) -> float:
+def timed_process(argv: list[str], env: dict[str, str] | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run([CROSSLAKE, *argv], check=True, capture_output=True, timeout=600)
+    subprocess.run([CROSSLAKE, *argv], check=True, capture_output=True, timeout=600,
+                   env={**os.environ, **(env or {})})
     return time.perf_counter() - started
 
 
@@ -48,7 +52,7 @@ def main() -> None:
     ap.add_argument("--profile", default="local")
     args = ap.parse_args()
     setup_logging()
-    times: dict[str, list[float]] = {"help": [], "process": [], "in_session": [], **{
+    times: dict[str, list[float]] = {"help": [], "process": [], "process_no_archive": [], "in_session": [], **{
         f"stage_help_{stage}": [] for stage in STAGE_HELP}}
     with tempfile.TemporaryDirectory(prefix="crosslake-bench-startup-") as tmp:
         cfg = load_config(args.profile, lake_root=str(Path(tmp) / "lake"))
@@ -67,6 +71,7 @@ def main() -> None:
                 for stage in STAGE_HELP:
                     times[f"stage_help_{stage}"].append(timed_process([stage, "--help"]))
                 times["process"].append(timed_process(job))
+                times["process_no_archive"].append(timed_process(job, {"CROSSLAKE_CLASS_ARCHIVE": "off"}))
                 t0 = time.perf_counter()
                 tables.run(spark, cfg)
                 times["in_session"].append(time.perf_counter() - t0)
@@ -78,6 +83,7 @@ def main() -> None:
     print("|---|---:|---:|")
     for key, label in (("help", "`crosslake --help`, new process (imports only)"),
                        ("process", "`crosslake tables list`, new process (JVM + session + work)"),
+                       ("process_no_archive", "the same without the class-data archive"),
                        ("in_session", "the same work in a running session")):
         print(f"| {label} | {median[key]:.2f} | {median[key] / median['in_session']:.1f} |")
     for stage in STAGE_HELP:
@@ -85,6 +91,8 @@ def main() -> None:
               f"| {median[f'stage_help_{stage}'] / median['in_session']:.1f} |")
     save_result("startup", {"median_s": median, "all_s": times, "session_start_s": session_start,
                             "cli_help_s": median["help"],
+                            "class_archive_saves_s": median["process_no_archive"] - median["process"],
+                            "class_archive": class_archive.archive_path().is_file(),
                             "stage_help_s": {stage: median[f"stage_help_{stage}"] for stage in STAGE_HELP}},
                 profile=args.profile, repeat=args.repeat)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from crosslake import storage
+from crosslake import class_archive, storage
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 
@@ -70,6 +70,10 @@ def build_session(job: str, cfg: Config) -> SparkSession:
             # would also copy each jar (the AWS SDK bundle is 558 MB) into the executor's work
             # folder at every start: 2-3 s more per session, measured.
             builder = builder.config("spark.driver.extraClassPath", os.pathsep.join(jars))
+            # The classes it loads come from the setup step's class-data archive when there is one
+            # (crosslake/class_archive.py): seconds off every start.
+            if options := class_archive.java_options(cfg.spark.conf.get("spark.driver.extraJavaOptions")):
+                builder = builder.config("spark.driver.extraJavaOptions", options)
         else:
             builder = builder.config("spark.jars", ",".join(jars))
     spark = builder.getOrCreate()

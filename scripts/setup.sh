@@ -2,7 +2,10 @@
 # Idempotent set-up for crosslake; both README commands (`make pipeline`, `make test`) call it.
 #   1. a JDK (Spark 4 needs Java 17+) and Maven, from Debian's packages, if missing;
 #   2. .venv with the pinned Python packages (pins: pyproject.toml), skipped when unchanged;
-#   3. the JVM jars Spark needs (pins: jars/pom.xml) into .jars/, skipped when unchanged;
+#   3. the JVM jars Spark needs (pins: jars/pom.xml) into .jars/, skipped when unchanged, and a
+#      class-data archive of the classes a job loads from them, which starts each job's JVM
+#      seconds sooner (crosslake/class_archive.py; rebuilt when the jars, the packages or the
+#      JDK change; about a minute);
 #   4. PostgreSQL and Chromium from Debian's packages (the tests start their own throwaway
 #      database server, and drive the review page in headless Chromium);
 #   5. with the argument `gpu` (make test passes it): the RAPIDS Accelerator jar for the gpu
@@ -58,6 +61,16 @@ if [ "$(cat .jars/.crosslake-stamp 2>/dev/null)" != "$jar_stamp" ]; then
   mvn -q -B -f jars/pom.xml dependency:copy-dependencies \
       -DoutputDirectory="$PWD/.jars" -DexcludeTransitive=true
   echo "$jar_stamp" > .jars/.crosslake-stamp
+fi
+cds_stamp="$jar_stamp $py_stamp $(java -version 2>&1 | head -1)"
+if [ "$(cat .jars/.classes-stamp 2>/dev/null)" != "$cds_stamp" ]; then
+  log "building the JVM class-data archive .jars/classes.jsa (about a minute, once)"
+  rm -f .jars/classes.jsa
+  if .venv/bin/python -m crosslake.class_archive > .jars/classes.log 2>&1; then
+    echo "$cds_stamp" > .jars/.classes-stamp
+  else  # only start-up time is lost without it: say so and go on
+    log "warning: no class-data archive (jobs start a few seconds slower); see .jars/classes.log"
+  fi
 fi
 # --- 5. The RAPIDS Accelerator jar (gpu profile), on request -------------------------------------
 wanted() { [[ "$WANTED" == *" $1 "* ]]; }
