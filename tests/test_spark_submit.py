@@ -1,7 +1,11 @@
 """The pipeline's jobs through spark-submit, as a cluster runs them: `make dist` builds
 the bundle (packages zipped for --py-files, an entry file, conf/, the jar list), and
-each stage is its own spark-submit with a local master, run from a folder outside the
-repository. (That exit codes reach the caller under spark-submit: tests/jobs/test_jobs.py.)"""
+the stages run through it with a local master from a folder outside the repository: ingest
+as a spark-submit of its own (with another --master than the profile's), then the whole
+pipeline as one more (ingest again, a no-op, then clean, features, train, promote and score,
+all in the submitted JVM: the same entry file and code paths a submit per stage takes,
+without four more cold starts). (That exit codes reach the caller under spark-submit:
+tests/jobs/test_jobs.py.)"""
 
 from __future__ import annotations
 
@@ -60,7 +64,7 @@ def test_pipeline_jobs_run_through_spark_submit(dist, tmp_path, spark):
 
     # the corpus is set-up, not what is tested: written by this process (no process start)
     assert generate.main(["--train", "300", "--test", "100", "--unsup", "10", *common]) == 0
-    for stage in ("ingest", "clean", "features", "train", "score"):
+    for stage in ("ingest", "pipeline"):
         master = "local[1]" if stage == "ingest" else "local[2]"
         done = submit(dist, tmp_path, str(dist / "crosslake_submit.py"), stage, *common, master=master)
         output = done.stdout + done.stderr
@@ -70,6 +74,10 @@ def test_pipeline_jobs_run_through_spark_submit(dist, tmp_path, spark):
         assert f"master {master})" in output  # spark-submit's --master wins over the profile's local[2]
     cfg = load_config("test", lake_root=str(lake_root))
     assert lake.read_table(spark, cfg, "predictions").count() > 0
-    jobs = [r.job for r in lake.read_table(spark, cfg, "runs").orderBy("started_at").collect()]
-    assert jobs == ["ingest", "clean", "features", "train", "score"]
+    runs = lake.read_table(spark, cfg, "runs").orderBy("started_at").collect()
+    assert [r.job for r in runs] == ["ingest", "pipeline", "ingest", "clean", "features", "train", "promote", "score"]
+    assert all(r.status == "success" for r in runs)
+    pipeline = runs[1].run_id
+    assert runs[0].parent_run_id is None and {r.parent_run_id for r in runs[2:]} == {pipeline}
+    assert lake.current_version(spark, cfg.table_path("bronze")) == 0  # the second ingest: every file landed already
 
