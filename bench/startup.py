@@ -29,10 +29,10 @@ import time
 from pathlib import Path
 
 from common import machine, save_result
-from crosslake import class_archive, lake
+from crosslake import lake
 from crosslake.config import load_config
 from crosslake.runner import setup_logging
-from crosslake.session import build_session
+from crosslake.session import build_session, class_archive_path
 from jobs import tables
 
 CROSSLAKE = str(Path(sys.executable).with_name("crosslake"))
@@ -92,7 +92,7 @@ def main() -> None:
     save_result("startup", {"median_s": median, "all_s": times, "session_start_s": session_start,
                             "cli_help_s": median["help"],
                             "class_archive_saves_s": median["process_no_archive"] - median["process"],
-                            "class_archive": class_archive.archive_path().is_file(),
+                            "class_archive": class_archive_path().is_file(),
                             "stage_help_s": {stage: median[f"stage_help_{stage}"] for stage in STAGE_HELP}},
                 profile=args.profile, repeat=args.repeat)
 

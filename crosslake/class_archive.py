@@ -13,7 +13,8 @@ Safe by construction: the JVM checks the archive against its own version and cla
 and ignores it when either differs (a new JDK, a profile with more jars, spark-submit's
 own class path), so a stale archive costs only the time it would have saved. It lives in
 .jars/, which the setup step re-creates when the jar pins change; CROSSLAKE_CLASS_ARCHIVE=off
-turns it off, and a JVM option set in spark.driver.extraJavaOptions is kept beside it.
+turns it off, and a JVM option set in spark.driver.extraJavaOptions is kept beside it
+(`archive_options` in crosslake/session.py).
 """
 
 from __future__ import annotations
@@ -25,25 +26,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-ENV = "CROSSLAKE_CLASS_ARCHIVE"
-NAME = "classes.jsa"
-
-
-def archive_path() -> Path:
-    from crosslake.session import jars_dir
-
-    return jars_dir() / NAME
-
-
-def java_options(configured: str | None) -> str | None:
-    """spark.driver.extraJavaOptions for a local driver JVM: the configured options, plus the
-    archive when there is one (and it is not turned off)."""
-    path = archive_path()
-    if os.environ.get(ENV, "").lower() in ("off", "0", "false", "no") or not path.is_file():
-        return configured
-    if configured and "SharedArchiveFile" in configured:
-        return configured  # the configuration names an archive of its own
-    return " ".join(filter(None, [configured, f"-XX:SharedArchiveFile={path}"]))
+from crosslake.config import load_config
+from crosslake.session import CLASS_ARCHIVE_ENV, build_session, class_archive_path
 
 
 def _workload(spark, folder: Path) -> None:
@@ -65,13 +49,10 @@ def _workload(spark, folder: Path) -> None:
 def build() -> Path:
     """Run the workload in a JVM that dumps its loaded classes on exit; move the archive into
     place only when complete (a half-written one is never used)."""
-    from crosslake.config import load_config
-    from crosslake.session import build_session
-
-    target = archive_path()
+    target = class_archive_path()
     with tempfile.TemporaryDirectory(prefix="crosslake-cds-") as tmp:
-        partial = Path(tmp) / NAME
-        os.environ[ENV] = "off"  # this JVM writes the archive; it does not read one
+        partial = Path(tmp) / target.name
+        os.environ[CLASS_ARCHIVE_ENV] = "off"  # this JVM writes the archive; it does not read one
         cfg = load_config("local", overrides=[f"lake.root={tmp}/lake", f"lake.scratch={tmp}/scratch"])
         dump = {**cfg.spark.conf, "spark.driver.extraJavaOptions": f"-XX:ArchiveClassesAtExit={partial} -Xlog:cds=error"}
         spark = build_session("class-archive", replace(cfg, spark=replace(cfg.spark, conf=dump)))

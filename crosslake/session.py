@@ -9,11 +9,12 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from crosslake import class_archive, storage
+from crosslake import storage
 from crosslake.config import Config
 from crosslake.errors import CrosslakeError
 
 JARS_DIR_ENV = "CROSSLAKE_JARS_DIR"
+CLASS_ARCHIVE_ENV = "CROSSLAKE_CLASS_ARCHIVE"   # off: start the JVM without the class-data archive
 log = logging.getLogger(__name__)
 
 
@@ -38,6 +39,22 @@ def local_jars(extra: list[str] | tuple[str, ...] = ()) -> list[str]:
                                  f"run `bash scripts/setup.sh {name}`")
         jars += more
     return jars
+
+
+def class_archive_path() -> Path:
+    """Where the setup step puts the JVM class-data archive (crosslake/class_archive.py)."""
+    return jars_dir() / "classes.jsa"
+
+
+def archive_options(configured: str | None) -> str | None:
+    """spark.driver.extraJavaOptions for a local driver JVM: the configured options, plus the
+    class-data archive when the setup step built one (and it is not turned off)."""
+    path = class_archive_path()
+    if os.environ.get(CLASS_ARCHIVE_ENV, "").lower() in ("off", "0", "false", "no") or not path.is_file():
+        return configured
+    if configured and "SharedArchiveFile" in configured:
+        return configured  # the configuration names an archive of its own
+    return " ".join(filter(None, [configured, f"-XX:SharedArchiveFile={path}"]))
 
 
 def extra_jars_dir(name: str) -> Path:
@@ -72,7 +89,7 @@ def build_session(job: str, cfg: Config) -> SparkSession:
             builder = builder.config("spark.driver.extraClassPath", os.pathsep.join(jars))
             # The classes it loads come from the setup step's class-data archive when there is one
             # (crosslake/class_archive.py): seconds off every start.
-            if options := class_archive.java_options(cfg.spark.conf.get("spark.driver.extraJavaOptions")):
+            if options := archive_options(cfg.spark.conf.get("spark.driver.extraJavaOptions")):
                 builder = builder.config("spark.driver.extraJavaOptions", options)
         else:
             builder = builder.config("spark.jars", ",".join(jars))

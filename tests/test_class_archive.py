@@ -6,22 +6,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crosslake import class_archive
-from crosslake.session import JARS_DIR_ENV, jars_dir
+from crosslake.session import CLASS_ARCHIVE_ENV, JARS_DIR_ENV, archive_options, jars_dir
 
 
 def test_a_local_driver_jvm_gets_the_archive_and_keeps_configured_options(tmp_path, monkeypatch):
     monkeypatch.setenv(JARS_DIR_ENV, str(tmp_path))
-    monkeypatch.delenv(class_archive.ENV, raising=False)
-    assert class_archive.java_options(None) is None  # no archive built: nothing added
-    assert class_archive.java_options("-Xss4m") == "-Xss4m"
+    monkeypatch.delenv(CLASS_ARCHIVE_ENV, raising=False)
+    assert archive_options(None) is None  # no archive built: nothing added
+    assert archive_options("-Xss4m") == "-Xss4m"
     (tmp_path / "classes.jsa").write_bytes(b"x")
     flag = f"-XX:SharedArchiveFile={tmp_path / 'classes.jsa'}"
-    assert class_archive.java_options(None) == flag
-    assert class_archive.java_options("-Xss4m -Dx=1") == f"-Xss4m -Dx=1 {flag}"
-    assert class_archive.java_options("-XX:SharedArchiveFile=/elsewhere.jsa") == "-XX:SharedArchiveFile=/elsewhere.jsa"
-    monkeypatch.setenv(class_archive.ENV, "off")
-    assert class_archive.java_options("-Xss4m") == "-Xss4m"
+    assert archive_options(None) == flag
+    assert archive_options("-Xss4m -Dx=1") == f"-Xss4m -Dx=1 {flag}"
+    assert archive_options("-XX:SharedArchiveFile=/elsewhere.jsa") == "-XX:SharedArchiveFile=/elsewhere.jsa"
+    monkeypatch.setenv(CLASS_ARCHIVE_ENV, "off")
+    assert archive_options("-Xss4m") == "-Xss4m"
 
 
 def test_the_setup_step_built_the_archive_and_this_runs_jvm_maps_it(spark):
