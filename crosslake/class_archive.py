@@ -6,8 +6,8 @@ can map them from an archive instead: the setup step (scripts/setup.sh) builds o
 `python -m crosslake.class_archive`, by running a short Delta workload in a JVM that
 writes the classes it loaded to `.jars/classes.jsa` when it exits; crosslake/session.py
 then starts each local driver JVM with `-XX:SharedArchiveFile` on it. Measured on the
-2-core machine: session start plus the first Delta writes 18.7 s -> 14.2 s, a tabular
-pipeline 101 s -> 91 s (bench/jvm_start.py measures it side by side).
+2-core machine: a new `crosslake tables list` process 18.4 s -> 13.6 s (bench/startup.py,
+side by side), a loans pipeline 91 s -> 82 s.
 
 Safe by construction: the JVM checks the archive against its own version and class path
 and ignores it when either differs (a new JDK, a profile with more jars, spark-submit's
@@ -60,12 +60,8 @@ def build() -> Path:
         proc = spark.sparkContext._gateway.proc  # the driver JVM pyspark started
         spark.stop()
         proc.stdin.close()  # the JVM exits when its parent's pipe closes, and writes the archive
-        proc.wait(timeout=300)
-        for _ in range(50):
-            if partial.is_file() and partial.stat().st_size > 0:
-                break
-            time.sleep(0.2)
-        if not partial.is_file():
+        proc.wait(timeout=300)  # the archive is written before the JVM exits
+        if not partial.is_file() or partial.stat().st_size == 0:
             raise SystemExit("class_archive: the JVM wrote no archive (a JDK without -XX:ArchiveClassesAtExit?)")
         shutil.move(str(partial), target)
     return target

@@ -93,7 +93,7 @@ class Sides:
         return done
 
     def in_process(self, profile: str, *args: str) -> subprocess.CompletedProcess:
-        """The same command through crosslake.cli.main in this process (its stdout kept)."""
+        """The same command through crosslake.cli.main in this process (its stdout and stderr kept)."""
         from crosslake.cli import main
 
         out, err = io.StringIO(), io.StringIO()
