@@ -138,7 +138,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 py_install() {  # py_install VENV REQUIREMENTS...: uv where it runs, pip otherwise
   local venv=$1; shift
-  if [ -x .venv/bin/uv ] && .venv/bin/uv pip install -q --python "$venv/bin/python" "$@"; then
+  # --compile-bytecode: uv leaves the .pyc files out unless asked (pip writes them), and where
+  # PYTHONDONTWRITEBYTECODE is set every process would compile torch, pyspark and GX from source.
+  if [ -x .venv/bin/uv ] && .venv/bin/uv pip install -q --compile-bytecode --python "$venv/bin/python" "$@"; then
     return 0
   fi
   echo "[setup] uv did not install into $venv; pip does it instead"
