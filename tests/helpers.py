@@ -8,6 +8,8 @@ test module imports what it uses by name (no fixture shadowing)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import random
 import subprocess
@@ -34,6 +36,21 @@ def cli(*argv: str, env: dict[str, str] | None = None, cwd: Path | str | None = 
     if expect is not None:
         assert done.returncode == expect, (done.returncode, done.stdout[-2000:] + done.stderr[-3000:])
     return done
+
+
+def in_process(*argv: str, env: dict[str, str] | None = None, expect: int | None = 0) -> subprocess.CompletedProcess:
+    """The same command through crosslake.cli.main in this process, on this test process's
+    Spark session (no JVM to start), with `env` set for the call only; what it printed to
+    stdout and stderr comes back as `cli` returns it."""
+    from crosslake.cli import main
+    from tests.s3 import environment
+
+    out, err = io.StringIO(), io.StringIO()
+    with environment(env or {}), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    if expect is not None:
+        assert code == expect, (code, out.getvalue()[-2000:] + err.getvalue()[-3000:])
+    return subprocess.CompletedProcess(["crosslake", *argv], code, out.getvalue(), err.getvalue())
 
 
 def lake_args(root: Path, *extra: str, corpus: Path | None = None) -> list[str]:

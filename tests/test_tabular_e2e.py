@@ -1,6 +1,6 @@
 """The example tabular dataset end to end from a real PostgreSQL, as a user runs it:
 `crosslake generate --dataset loans --to database`, then `crosslake pipeline --dataset
-loans` in new processes, with the source switched to JDBC by configuration only."""
+loans` in a new process, with the source switched to JDBC by configuration only."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import load_config
 from sources.loans_generator import rows_for_database
-from tests.helpers import cli
-from tests.s3 import environment
+from tests.helpers import cli, in_process
 
 pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
 
@@ -37,28 +36,26 @@ def overrides(pg) -> list[str]:
     return ["--set", f"databases.lending.url={pg.url('lending')}", "--set", "datasets.loans.source.format=jdbc"]
 
 
-def crosslake(pg, root: Path, *argv: str, expect: int = 0):
-    """The crosslake command on root's lake, the source switched to the test database."""
-    return cli(*argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg), expect=expect,
-               env={"LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password}, cwd=root)
+def args(pg, root: Path, *argv: str) -> list[str]:
+    """A command's arguments on root's lake, the source switched to the test database."""
+    return [*argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg)]
 
 
-def in_process(pg, root: Path, capsys, *argv: str) -> str:
-    """The same command through its main([...]) in this process (the first pipeline run
-    above is the one a user starts): what it printed."""
-    from crosslake.cli import main
+def secrets(pg) -> dict[str, str]:
+    return {"LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password}
 
-    capsys.readouterr()
-    with environment({"LENDING_DB_USER": pg.user, "LENDING_DB_PASSWORD": pg.password}):
-        assert main([*argv, "--profile", "test", "--lake-root", str(root / "lake"), *overrides(pg)]) == 0
-    return capsys.readouterr().out
+
+def here(pg, root: Path, *argv: str) -> str:
+    """The command through its main([...]) in this process (the first pipeline run below is
+    the one a user starts, in a new process): what it printed."""
+    return in_process(*args(pg, root, *argv), env=secrets(pg)).stdout
 
 
 @pytest.fixture(scope="module")
 def first_run(pg, root):
-    crosslake(pg, root, "generate", "--dataset", "loans", "--rows", str(ROWS), "--to", "database")
+    here(pg, root, "generate", "--dataset", "loans", "--rows", str(ROWS), "--to", "database")
     pg.sql("ALTER TABLE loans ADD PRIMARY KEY (loan_id)", "lending")
-    done = crosslake(pg, root, "pipeline", "--dataset", "loans")
+    done = cli(*args(pg, root, "pipeline", "--dataset", "loans"), env=secrets(pg), cwd=root)
     cfg = load_config("test", lake_root=str(root / "lake"),
                       overrides=[f"databases.lending.url={pg.url('lending')}", "datasets.loans.source.format=jdbc"])
     return cfg, done.stdout
@@ -134,13 +131,13 @@ def test_the_tabular_mlp_trains_on_the_pinned_gold_and_is_promoted(first_run, sp
     assert f"promoted loans_mlp v{winner} " in out and "no production model yet" in out
 
 
-def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, pg, root, spark, capsys):
+def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, pg, root, spark):
     from train import registry
     from train.store import versions as model_versions
 
     cfg, _ = first_run
     before = versions(spark, cfg)
-    in_process(pg, root, capsys, "pipeline", "--dataset", "loans")
+    here(pg, root, "pipeline", "--dataset", "loans")
     assert versions(spark, cfg) == before  # nothing new at the source: no table gets a new version
     # the MLP (v1) and its logreg and gbt baselines (v2, v3); same data, same settings: not retrained
     assert model_versions(cfg.model_store, "loans_mlp") == [1, 2, 3]
@@ -157,7 +154,7 @@ def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, 
     pg.sql("INSERT INTO loans SELECT loan_id + 10000, applied_on, amount, term_months, annual_income, "
            "employment_years, home_ownership, purpose, grade, defaulted, TIMESTAMP '2030-01-02' "
            "FROM loans WHERE loan_id IN (10, 11)", "lending")
-    out = in_process(pg, root, capsys, "pipeline", "--dataset", "loans")
+    out = here(pg, root, "pipeline", "--dataset", "loans")
     assert f"incremental extract 'loans': {6 + boundary} rows read" in out  # 4 updated + 2 new + boundary
     silver = lake.read_table(spark, cfg, "loans_silver")
     quarantine = lake.read_table(spark, cfg, "loans_quarantine")
@@ -178,10 +175,10 @@ def test_rerun_changes_nothing_and_source_changes_flow_incrementally(first_run, 
     assert registry.aliases(cfg.model_store, "loans_mlp")["production"] == decision["winner"]["version"]
 
 
-def test_the_ledger_traces_gold_back_to_the_source_table(first_run, pg, root, spark, capsys):
+def test_the_ledger_traces_gold_back_to_the_source_table(first_run, pg, root, spark):
     cfg, _ = first_run
     gold_version = lake.current_version(spark, cfg.table_path("loans_gold"))
-    out = in_process(pg, root, capsys, "runs", "trace", f"loans_gold:{gold_version}")
+    out = here(pg, root, "runs", "trace", f"loans_gold:{gold_version}")
     assert f"loans_gold v{gold_version} <- features run" in out, out
     assert re.search(r"loans_silver v\d+ <- clean run", out) and re.search(r"loans_bronze v\d+ <- ingest run", out), out
     assert "jdbc:lending/public.loans" in out

@@ -25,8 +25,6 @@ its time.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import random
@@ -42,7 +40,7 @@ from crosslake import lake
 from crosslake.config import load_config
 from crosslake.errors import ConfigError
 from tests import s3
-from tests.helpers import CROSSLAKE, random_seed
+from tests.helpers import CROSSLAKE, in_process, random_seed
 from train import registry
 from train.store import load_model, predict_proba, save_model
 from transforms.features import with_token_ids, with_tokens
@@ -94,14 +92,9 @@ class Sides:
 
     def in_process(self, profile: str, *args: str) -> subprocess.CompletedProcess:
         """The same command through crosslake.cli.main in this process (its stdout and stderr kept)."""
-        from crosslake.cli import main
-
-        out, err = io.StringIO(), io.StringIO()
-        with s3.environment(self.store.env()), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(self.argv(profile, *args)[1:])
-        self.outputs.append(out.getvalue() + err.getvalue())
-        assert code == 0, err.getvalue()[-4000:]
-        return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+        done = in_process(*self.argv(profile, *args)[1:], env=self.store.env())
+        self.outputs.append(done.stdout + done.stderr)
+        return done
 
     def cfg(self, profile: str):
         return load_config(profile, lake_root=self.lake)

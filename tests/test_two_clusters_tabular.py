@@ -1,8 +1,9 @@
 """Two clusters, one bucket, a declared dataset: the loans example all the way through.
 
-The training side (onprem-gpu) and the scoring side (cloud-cpu) are separate processes
-with separate profiles and local folders; they share only a real S3-compatible server
-(moto) on loopback. One module fixture tells the story, each test checks one part:
+The training side (onprem-gpu) runs as its own `crosslake` process; the scoring side
+(cloud-cpu) runs its jobs through `main([...])` in this test process, on its own profile and
+local folder (tests/test_two_clusters.py starts both sides' first jobs as processes). They
+share only a real S3-compatible server (moto) on loopback. One module fixture tells the story, each test checks one part:
   1. training side: `crosslake pipeline --dataset loans` -> loans_mlp and its baselines
      registered on the bucket, the best of them in production, the tables on s3a://
   2. scoring side: `crosslake score --dataset loans` -> loans_predictions stamped with the
@@ -15,9 +16,7 @@ with separate profiles and local folders; they share only a real S3-compatible s
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +25,7 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import load_config
 from tests import s3
-from tests.helpers import CROSSLAKE
+from tests.helpers import cli, in_process
 from train import registry
 from train.scoring import load_scorer
 
@@ -51,20 +50,21 @@ def story(tmp_path_factory, spark, s3_server):
     bucket_lake = store.uri("lake")
     source = root / "onprem" / "loans"
 
-    def run(profile: str, *args: str) -> subprocess.CompletedProcess:
+    def argv(profile: str, *args: str) -> list[str]:
         side = profile.split(",")[0]
-        done = subprocess.run(
-            [CROSSLAKE, *args, "--profile", profile, "--lake-root", bucket_lake,
-             "--set", f"datasets.loans.source.path={source}", "--set", f"lake.scratch={root / side}", *SMALL],
-            capture_output=True, text=True, timeout=900, cwd=root,
-            env={**os.environ, **store.env(), "PYTHONWARNINGS": "ignore::FutureWarning"})
-        assert done.returncode == 0, done.stderr[-4000:]
-        return done
+        return [*args, "--profile", profile, "--lake-root", bucket_lake,
+                "--set", f"datasets.loans.source.path={source}", "--set", f"lake.scratch={root / side}", *SMALL]
+
+    def run(profile: str, *args: str) -> subprocess.CompletedProcess:
+        return cli(*argv(profile, *args), env=store.env(), cwd=root)
+
+    def here(profile: str, *args: str) -> subprocess.CompletedProcess:
+        return in_process(*argv(profile, *args), env=store.env())
 
     train_cfg, score_cfg = load_config(TRAINING, lake_root=bucket_lake), load_config(SCORING, lake_root=bucket_lake)
     out: dict = {"root": root, "score_cfg": score_cfg}
     out["pipeline"] = run(TRAINING, "pipeline", "--dataset", "loans")
-    out["score"] = run(SCORING, "score", "--dataset", "loans")
+    out["score"] = here(SCORING, "score", "--dataset", "loans")
     with s3.environment(store.env()):
         out["production"] = registry.resolve(train_cfg.model_store, MODEL, "production")
         silver = lake.read_table(spark, train_cfg, "loans_silver")
@@ -75,7 +75,7 @@ def story(tmp_path_factory, spark, s3_server):
         incoming = spark.createDataFrame([(r,) for r in arriving], "record string")
         lake.write_table(incoming.withColumn("received_at", F.current_timestamp()), score_cfg, "loans_incoming",
                          mode="append")
-    out["stream"] = run(SCORING, "stream", "--dataset", "loans", "--trigger", "available-now")
+    out["stream"] = here(SCORING, "stream", "--dataset", "loans", "--trigger", "available-now")
     with s3.environment(store.env()):
         out["predictions"] = lake.read_table(spark, score_cfg, "loans_predictions").collect()
         out["live"] = lake.read_table(spark, score_cfg, "loans_live_predictions").collect()
@@ -134,6 +134,6 @@ def test_the_stream_scores_arriving_records_with_the_production_model_and_names_
 
 
 def test_the_page_api_answers_a_loans_record_on_the_scoring_side(story):
-    answer, first = story["api"], story["records"][0]
+    answer = story["api"]
     assert answer["model"] == {"name": MODEL, "version": story["production"], "kind": story["kind"]}
     assert abs(answer["probability"] - float(story["local"][0])) < 1e-5
