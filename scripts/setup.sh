@@ -16,7 +16,7 @@
 #      dags/requirements.txt), where the tests load the DAG with Airflow's DagBag.
 # The parts that do not need each other run side by side, each logging to build/setup/PART.log
 # (a part that fails stops the set-up with the end of its log). On a new 2-core machine the
-# whole of `make test`'s set-up takes about 4 minutes (one part after another it took 10);
+# whole of `make test`'s set-up takes about 5 minutes (one part after another it took 10);
 # a second run with nothing changed takes about a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,7 +3,8 @@
 The training side (onprem-gpu) runs as its own `crosslake` process; the scoring side
 (cloud-cpu) runs its jobs through `main([...])` in this test process, on its own profile and
 local folder (tests/test_two_clusters.py starts both sides' first jobs as processes). They
-share only a real S3-compatible server (moto) on loopback. One module fixture tells the story, each test checks one part:
+share only a real S3-compatible server (moto) on loopback. One module fixture tells the
+story, each test checks one part:
   1. training side: `crosslake pipeline --dataset loans` -> loans_mlp and its baselines
      registered on the bucket, the best of them in production, the tables on s3a://
   2. scoring side: `crosslake score --dataset loans` -> loans_predictions stamped with the
