@@ -33,6 +33,7 @@ BENCHMARKS = {  # name -> the script and its arguments (the sizes BENCHMARKS.md 
     "etl_scale_loans": ["bench/etl_scale.py", "--dataset", "loans", "--base", "10000"],
     "feeder_throughput": ["bench/feeder_throughput.py", "--rows", "20000"],
     "scoring": ["bench/scoring.py"],
+    "threads": ["bench/threads.py"],
 }
 SOAK = {"soak": ["bench/soak_stream.py", "--minutes", "20"]}
 
@@ -194,6 +195,28 @@ def scoring_section(r: dict) -> list[str]:
     return out
 
 
+def threads_section(r: dict) -> list[str]:
+    m, speedup = r["figures"]["median_s"], r["figures"]["passive_speedup"]
+    rows = {"alone": "one training, the machine otherwise idle",
+            "pair": "two trainings at once (two jobs on a node, two test workers)",
+            "beside": "one training beside one busy process (a Spark task, the reader)"}
+    return [
+        "## PyTorch's waiting threads on shared cores: `bench/threads.py`", when(r, "bench/threads.py"),
+        f"The `test` profile's CNN, {r['steps']} training steps per process on {r['cores']} cores, each thread "
+        f"count = cores; medians of {r['repeat']}, interleaved. `default` is libgomp's own wait (its threads "
+        "spin before they sleep); `passive` is OMP_WAIT_POLICY=PASSIVE, which `import crosslake` sets unless "
+        "the environment already says (crosslake/__init__.py).", "",
+        "| situation | default, s | passive, s | passive is faster by |", "|---|---:|---:|---:|",
+        *(f"| {label} | {m[f'{s}_default']:.1f} | {m[f'{s}_passive']:.1f} | {speedup[s]:.1f}x |"
+          for s, label in rows.items()), "",
+        f"- Alone the two are the same ({m['alone_default']:.1f} s vs {m['alone_passive']:.1f} s). Sharing the "
+        f"cores, spinning threads take them from whoever has work: two trainings at once took "
+        f"{m['pair_default'] / m['alone_default']:.1f}x as long as one with the default wait and "
+        f"{m['pair_passive'] / m['alone_passive']:.1f}x with passive waiting (2x is a fair share).",
+        "",
+    ]
+
+
 def soak_section(r: dict) -> list[str]:
     f = r["figures"]
     ok = "passed" if f["rows_ok"] and f["memory_ok"] else "FAILED"
@@ -238,7 +261,7 @@ def soak_section(r: dict) -> list[str]:
 
 SECTIONS = {"startup": startup_section, "pipeline_timing": pipeline_section, "etl_scale_reviews": etl_section,
             "etl_scale_loans": etl_section, "feeder_throughput": feeder_section, "scoring": scoring_section,
-            "soak": soak_section}
+            "threads": threads_section, "soak": soak_section}
 
 
 def cost_chart(results: dict[str, dict], path: Path) -> bool:

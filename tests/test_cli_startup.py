@@ -79,3 +79,19 @@ def test_every_job_reads_its_help_from_the_stage_list():
     for stage, entry in STAGES.items():
         module = importlib.import_module(entry.module)
         assert module.NAME == stage and module.HELP == entry.help, stage
+
+
+def test_importing_crosslake_makes_torch_threads_wait_passively_unless_told_otherwise():
+    """libgomp reads OMP_WAIT_POLICY once, when torch loads; every entry point (the CLI, the
+    spark-submit entry file, a notebook) imports crosslake before torch, and a policy the
+    environment sets is kept (bench/threads.py measures why)."""
+    probe = "import os, crosslake; print(os.environ.get('OMP_WAIT_POLICY'))"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    for given, expected in ((None, "PASSIVE"), ("ACTIVE", "ACTIVE")):
+        run_env = env if given is None else {**env, "OMP_WAIT_POLICY": given}
+        done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=run_env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0 and done.stdout.strip() == expected, (given, done.stdout, done.stderr)
+    entry = (ROOT / "scripts" / "build_dist.sh").read_text().split("crosslake_submit.py\" <<'PY'")[1]
+    assert entry.index("import crosslake") < entry.index("main()")  # the submitted driver too
