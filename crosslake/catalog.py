@@ -46,9 +46,17 @@ class TableConfig:
 
 
 @dataclass(frozen=True)
+class PromotionConfig:
+    """How sure promotion must be that a model is better (train/promotion.py)."""
+    confidence: float      # level of the paired bootstrap interval on an accuracy difference
+    bootstrap_draws: int   # resamples of the test rows behind each interval
+
+
+@dataclass(frozen=True)
 class ModelsConfig:
     store: str
     name: str
+    promotion: PromotionConfig
     owner: str = "training"  # the role whose cluster writes the store
 
 

@@ -97,6 +97,8 @@ RANGES: dict[str, Range] = {
     "baseline.reg_param": NON_NEGATIVE,
     "baseline.elastic_net": FRACTION,
     "baseline.max_iter": COUNT,
+    "models.promotion.confidence": Range(0, 1, low_open=True, high_open=True),
+    "models.promotion.bootstrap_draws": Range(100),   # fewer: the interval's own ends are noise
     "score.batch_size": COUNT,
     "stream.max_files_per_trigger": COUNT,
     "serve.port": Range(0, 65_535),          # 0: any free port

@@ -10,9 +10,12 @@ Promotion is decided on one frozen test set: the test split of the silver versio
 candidate was built from (the silver table named in its metadata). The candidate, its
 baselines (versions with baseline_of = the candidate) and the current production model
 score those same rows, each through its own stored encoder and the one scoring path
-(train/scoring.py); the most accurate wins (train/promotion.py: a tie keeps production,
-then prefers the candidate). A candidate beaten by a baseline is not promoted: the
-baseline is. Every contender's accuracy, the winner and the margin are recorded either way.
+(train/scoring.py), and each is evaluated there (train/evaluation.py: accuracy, ROC AUC,
+log loss, calibration, ...). A model wins only by being better beyond the noise of those
+rows (train/promotion.py: a paired bootstrap interval of the accuracy difference, at
+models.promotion.confidence): production keeps its place otherwise, and a candidate only
+within noise of its baseline loses to the simpler model. Every contender's figures, its
+interval against the winner and the winner are recorded either way.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from train import registry  # light: the store's listing and metadata need no to
 from train.store import EXPLAIN, kind_of, load_metadata, read_file, versions
 
 if TYPE_CHECKING:
+    import numpy as np
     from pyspark.sql import DataFrame, SparkSession
 
     from train.scoring import Scorer
@@ -104,10 +108,15 @@ def list_models(store, name: str) -> str:
 
 
 def show(store, name: str, version: int) -> str:
-    """A version's metadata, and for a baseline what drives it (explain.json)."""
+    """A version's metadata (with its test-split evaluation: metrics.evaluation), the PNGs
+    stored with it, and for a baseline what drives it (explain.json)."""
+    from train.store import model_dir
+
     meta = load_metadata(store, name, version)
     out = {k: meta[k] for k in meta if k != "config"}
     out["kind"] = kind_of(meta)
+    folder = model_dir(store, name) / f"v{version}"
+    out["plots"] = [str(folder / f) for f in ("curves.png", "evaluation.png") if (folder / f).is_file()]
     try:
         out["explain"] = json.loads(read_file(store, name, version, EXPLAIN))
     except CrosslakeError:
@@ -142,15 +151,16 @@ def frozen_test_set(spark: SparkSession, cfg: Config, scorer: Scorer, silver: st
     return rows, label
 
 
-def test_set_accuracy(spark: SparkSession, cfg: Config, scorer: Scorer, silver: str,
-                      silver_version: int) -> tuple[float, int]:
-    """Accuracy of `scorer`'s model on the labelled test split of `silver` at `silver_version`,
-    turned into model input by the model's own encoder, through the one scoring path."""
-    from train.service import test_accuracy
+def judge(spark: SparkSession, cfg: Config, scorer: Scorer, silver: str, silver_version: int,
+          keys: tuple[str, ...]) -> tuple[list[tuple], np.ndarray, np.ndarray]:
+    """(row keys, truth, P(positive)) of `scorer`'s model on the labelled test split of
+    `silver` at `silver_version`, in key order: turned into model input by the model's own
+    encoder, through the one scoring path (train/scoring.py)."""
+    from train.service import test_predictions
 
     rows, label = frozen_test_set(spark, cfg, scorer, silver, silver_version)
     try:
-        return test_accuracy(spark, scorer, rows, label, batch_size=cfg.score.batch_size)
+        return test_predictions(spark, scorer, rows, label, batch_size=cfg.score.batch_size, keys=keys)
     except CrosslakeError:
         raise CrosslakeError(f"{silver} version {silver_version} has no labelled test rows to compare models on") \
             from None
@@ -166,21 +176,45 @@ class PromoteResult:
         return self.message
 
     def comparison(self) -> str:
-        """Every contender on the frozen test set, and the winner (for `crosslake pipeline`)."""
+        """Every contender on the frozen test set, its figures and its accuracy difference
+        to the winner with the interval the rule used (for `crosslake pipeline`)."""
         if not self.decision or not self.decision.get("contenders"):
             return ""
         d = self.decision
+        sure = (f"; differences with {d['confidence']:.0%} paired bootstrap intervals"
+                if "confidence" in d else "")
         lines = [f"model comparison on {d['test_set']['table']} v{d['test_set']['version']} "
-                 f"({d['test_set']['rows']:,} test rows):"]
+                 f"({d['test_set']['rows']:,} test rows{sure}):",
+                 f"  {'version':<8} {'kind':<13} {'role':<10} {'accuracy':>8} {'ROC AUC':>8} {'log loss':>8} "
+                 f"{'ECE':>7}  minus the winner"]
+        majority = None
         for c in sorted(d["contenders"], key=lambda c: -c["accuracy"]):
-            mark = "  <- winner" if c["version"] == d["winner"]["version"] else ""
-            lines.append(f"  v{c['version']:<4} {c['kind']:<13} {c['role']:<10} {c['accuracy']:.4f}{mark}")
+            ev = c.get("evaluation") or {}
+            majority = ev.get("majority_rate", majority)
+            figures = " ".join(_figure(ev.get(k), w) for k, w in (("roc_auc", 8), ("log_loss", 8), ("ece", 7)))
+            if c["version"] == d["winner"]["version"]:
+                vs = "<- winner"
+            elif "minus_winner" in c:
+                iv = c["minus_winner"]
+                vs = f"{iv['difference']:+.4f} [{iv['low']:+.4f}, {iv['high']:+.4f}]"
+            else:
+                vs = ""
+            lines.append(f"  v{c['version']:<7} {c['kind']:<13} {c['role']:<10} {c['accuracy']:8.4f} {figures}  "
+                         f"{vs}".rstrip())
+        if majority is not None:
+            lines.append(f"  (always answering the commoner class: {majority:.4f})")
         return "\n".join(lines)
 
 
+def _figure(value: float | None, width: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:{width}.4f}"
+
+
 def promote(spark: SparkSession, cfg: Config, candidate: int, *, name: str | None = None) -> PromoteResult:
-    from train.promotion import Contender, decide
+    from train.evaluation import evaluate
+    from train.promotion import Contender, decide, judged
     from train.scoring import load_scorer
+    from workloads import pick
 
     cfg.require_writer("models")
     store, name = cfg.model_store, name or cfg.models.name
@@ -196,13 +230,21 @@ def promote(spark: SparkSession, cfg: Config, candidate: int, *, name: str | Non
             roles[v] = "baseline"
     if current is not None:
         roles[current] = "production"
-    contenders, n = [], 0
+    keys = pick(cfg, cand.metadata.get("config", {}).get("dataset")).keys
+    contenders, row_keys = [], None
     for v, role in sorted(roles.items()):
         scorer = cand if v == candidate else load_scorer(store, name, v)
-        acc, n = test_set_accuracy(spark, cfg, scorer, silver, silver_version)
-        log.info("%s v%d (%s, %s): %.4f on the frozen test set", name, v, role, scorer.kind, acc)
-        contenders.append(Contender(v, scorer.kind, role, acc))
-    verdict = decide(contenders)
+        these, truth, probability = judge(spark, cfg, scorer, silver, silver_version, keys)
+        if row_keys is not None and these != row_keys:
+            raise CrosslakeError(f"{scorer.label()} was scored on other test rows than v{candidate}: "
+                                 f"{silver} v{silver_version} changed under the comparison; run the promotion again")
+        row_keys = these
+        ev = evaluate(truth, probability)
+        log.info("%s v%d (%s, %s) on the frozen test set: %s", name, v, role, scorer.kind, ev.summary())
+        contenders.append(Contender(v, scorer.kind, role, judged(truth, probability), ev.to_dict()))
+    n = len(row_keys)
+    rule = cfg.models.promotion
+    verdict = decide(contenders, confidence=rule.confidence, draws=rule.bootstrap_draws, seed=silver_version)
     why = verdict.reason(n, f"{silver} v{silver_version}")
     by_role = {c.role: c for c in contenders}
     decision = {"action": "promote", "candidate": candidate, "production_before": current,

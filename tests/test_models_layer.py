@@ -14,7 +14,7 @@ from crosslake.config import load_config
 from jobs import clean, features, generate, ingest, models, score, train
 from train import registry
 from train.encoders import TabularEncoder, TextEncoder, from_json
-from train.promotion import Contender, decide
+from train.promotion import Contender, decide, judged
 from train.scoring import load_scorer
 from train.store import load_metadata, versions
 
@@ -66,17 +66,53 @@ def test_tabular_encoder_round_trips_and_matches_the_spark_path(spark):
     assert enc.with_model_input(df.drop("defaulted")).columns == ["id", "amount", "grade", "model_input"]
 
 
-def test_promotion_rule_best_wins_ties_keep_production_then_the_candidate():
-    cand, base, prod = (Contender(3, "text_cnn", "candidate", 0.80), Contender(4, "tfidf_logreg", "baseline", 0.86),
-                        Contender(1, "text_cnn", "production", 0.84))
+def right_on(rows: int, *spans: tuple[int, int]) -> tuple[int, ...]:
+    """A contender's answers on `rows` test rows: right (1) inside the spans [a, b), else wrong."""
+    return tuple(int(any(a <= i < b for a, b in spans)) for i in range(rows))
+
+
+def test_promotion_a_lead_within_noise_keeps_production_or_goes_to_the_simpler_model():
+    # 100 rows: the baseline's +0.02 over production is 2 rows, within the noise: production stays
+    prod, base, cand = (Contender(1, "text_cnn", "production", right_on(100, (0, 84))),
+                        Contender(4, "tfidf_logreg", "baseline", right_on(100, (0, 86))),
+                        Contender(3, "text_cnn", "candidate", right_on(100, (0, 80))))
     d = decide([cand, base, prod])
-    assert d.winner == base and d.promoted and abs(d.margin - 0.02) < 1e-12 and d.runner_up == prod
-    assert "a baseline beats the candidate" in d.reason(100, "silver v1")
-    tie = decide([Contender(3, "text_cnn", "candidate", 0.86), base, Contender(1, "text_cnn", "production", 0.86)])
+    assert d.winner == prod and not d.promoted and d.runner_up == base and abs(d.margin + 0.02) < 1e-12
+    assert d.versus[4].difference == pytest.approx(0.02) and d.versus[4].low <= 0 < d.versus[4].high
+    assert "production stays" in d.reason(100, "silver v1") and "v4 (baseline, tfidf_logreg) 0.8600: +0.0200" \
+        in d.reason(100, "silver v1")
+    # 1,000 rows: the candidate wins 30 rows the baseline misses and loses 22: +0.008, within noise,
+    # and both beat production (0.80) beyond it: the simpler model is promoted
+    prod = Contender(1, "text_cnn", "production", right_on(1000, (0, 800)))
+    base = Contender(4, "tfidf_logreg", "baseline", right_on(1000, (0, 870)))
+    cand = Contender(3, "text_cnn", "candidate", right_on(1000, (0, 848), (870, 900)))
+    d = decide([prod, cand, base])
+    assert (cand.accuracy, base.accuracy) == (0.878, 0.87)
+    assert d.winner == base and d.promoted and d.runner_up == cand and d.margin == pytest.approx(-0.008)
+    assert d.passed_over[1][0] in (3, 4) and d.passed_over[1][1].low > 0  # production beaten beyond noise
+    assert d.versus[3].low < 0 < d.versus[3].high
+    assert "the candidate is not better beyond noise, so the simpler model is promoted" in d.reason(1000, "t")
+    # with a lead beyond the noise the candidate wins; the interval is recorded for each loser
+    cand = Contender(3, "text_cnn", "candidate", right_on(1000, (0, 920)))
+    d = decide([prod, cand, base])
+    assert d.winner == cand and d.promoted and set(d.passed_over) == {1, 4}
+    assert d.versus[4].difference == pytest.approx(-0.05) and d.versus[4].high < 0
+    assert d.reason(1000, "t").startswith("the candidate wins: v3 (text_cnn) 0.9200")
+    record = d.to_dict()
+    assert record["winner"]["version"] == 3 and record["confidence"] == 0.95
+    assert {c["version"]: c.get("beaten_by", {}).get("version") for c in record["contenders"]} == {1: 3, 4: 3, 3: None}
+
+
+def test_promotion_ties_keep_production_and_a_lone_candidate_is_promoted():
+    same = right_on(50, (0, 40))
+    tie = decide([Contender(3, "text_cnn", "candidate", same), Contender(1, "text_cnn", "production", same)])
     assert tie.winner.role == "production" and not tie.promoted and tie.margin == 0
-    first = decide([Contender(3, "text_cnn", "candidate", 0.86), base])
-    assert first.winner.role == "candidate" and first.promoted
-    assert first.reason(10, "t").startswith("no production model yet")
+    assert tie.versus[3].difference == tie.versus[3].low == tie.versus[3].high == 0
+    first = decide([Contender(3, "text_cnn", "candidate", same)])
+    assert first.winner.role == "candidate" and first.promoted and first.runner_up is None
+    assert first.reason(50, "t").startswith("no production model yet; the only contender")
+    with pytest.raises(ValueError, match="different rows"):
+        decide([Contender(3, "text_cnn", "candidate", same), Contender(1, "gbt", "baseline", same[:-1])])
 
 
 # -- a tiny text lake, with a deliberately weak candidate ---------------------------------------
@@ -220,13 +256,30 @@ def test_the_pipeline_report_prints_every_contender_and_the_winner():
     from jobs.models import PromoteResult
     from jobs.pipeline import PipelineResult
 
-    decision = decide([Contender(1, "text_cnn", "candidate", 0.81), Contender(2, "tfidf_logreg", "baseline", 0.86)])
-    promoted = PromoteResult(True, "promoted sentiment_cnn v2 (the tfidf_logreg baseline) to production: ...",
+    from train.evaluation import evaluate
+
+    truth = [1] * 100 + [0] * 100
+    cand = [0.9] * 81 + [0.1] * 19 + [0.1] * 100      # right on 181 of 200
+    base = [0.8] * 100 + [0.3] * 50 + [0.7] * 50      # right on 150
+    contenders = [Contender(1, "text_cnn", "candidate", judged(truth, cand), evaluate(truth, cand).to_dict()),
+                  Contender(2, "tfidf_logreg", "baseline", judged(truth, base), evaluate(truth, base).to_dict())]
+    decision = decide(contenders)
+    assert decision.winner.version == 1
+    promoted = PromoteResult(True, "promoted sentiment_cnn v1 to production: ...",
                              {"test_set": {"table": "silver", "version": 0, "rows": 200}, **decision.to_dict()})
     report = PipelineResult([("promote", promoted, 1.0)]).report().splitlines()
-    at = report.index("model comparison on silver v0 (200 test rows):")
-    assert report[at + 1].split() == ["v2", "tfidf_logreg", "baseline", "0.8600", "<-", "winner"]
-    assert report[at + 2].split() == ["v1", "text_cnn", "candidate", "0.8100"]
+    at = report.index("model comparison on silver v0 (200 test rows; differences with 95% paired bootstrap "
+                      "intervals):")
+    assert report[at + 1].split() == ["version", "kind", "role", "accuracy", "ROC", "AUC", "log", "loss", "ECE",
+                                      "minus", "the", "winner"]
+    ev = evaluate(truth, cand)
+    assert report[at + 2].split() == ["v1", "text_cnn", "candidate", "0.9050", f"{ev.roc_auc:.4f}",
+                                      f"{ev.log_loss:.4f}", f"{ev.ece:.4f}", "<-", "winner"]
+    iv = decision.versus[2]
+    assert report[at + 3].split()[:4] == ["v2", "tfidf_logreg", "baseline", "0.7500"]
+    assert report[at + 3].endswith(f"{iv.difference:+.4f} [{iv.low:+.4f}, {iv.high:+.4f}]")
+    assert iv.difference == pytest.approx(-0.155) and iv.high < 0
+    assert report[at + 4] == "  (always answering the commoner class: 0.5000)"
     assert PromoteResult(False, "sentiment_cnn v1 is already production").comparison() == ""
 
 

@@ -96,9 +96,9 @@ def story(tmp_path_factory, spark, s3_server):
 def test_the_training_side_registers_every_contender_and_keeps_nothing_local(story):
     printed = story["pipeline"].stdout.splitlines()
     header = next(i for i, line in enumerate(printed) if line.startswith("model comparison on loans_silver"))
-    contenders = [line.split() for line in printed[header + 1:header + 4]]
+    contenders = [line.split() for line in printed[header + 2:header + 5]]  # under the column names
     # the MLP and its two baselines, each measured; the winner is the one in production
-    assert sorted(c[1] for c in contenders) == ["gbt", "logreg", "tabular_mlp"], printed[header:header + 4]
+    assert sorted(c[1] for c in contenders) == ["gbt", "logreg", "tabular_mlp"], printed[header:header + 6]
     assert [c[0] for c in contenders if c[-1] == "winner"] == [f"v{story['production']}"]
     keys = story["keys"]
     for prefix in ("lake/datasets/loans/bronze/_delta_log/", "lake/datasets/loans/silver/_delta_log/",

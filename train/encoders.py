@@ -141,7 +141,7 @@ class TabularEncoder:
 
     def feature_names(self) -> list[str]:
         """One readable name per slot: `amount`, `grade=B`, `grade=(other)`."""
-        return [s["feature"] if s["kind"] == "numeric" else
+        return [s["feature"] if s["kind"] == "numeric" else f"{s['feature']}=(missing)" if s["kind"] == "missing" else
                 f"{s['feature']}={'(other)' if s['kind'] == 'other' else s['category']}" for s in self.slots]
 
     # -- Spark-free -------------------------------------------------------------------------
@@ -202,6 +202,8 @@ class TabularEncoder:
                 number = self._number(value, s["feature"])
                 mean, std = float(s["mean"]), float(s["std"] or 1.0)
                 out.append(((mean if number is None else number) - mean) / std)
+            elif s["kind"] == "missing":
+                out.append(1.0 if self._number(value, s["feature"]) is None else 0.0)
             elif s["kind"] == "categorical":
                 out.append(1.0 if self._category(value) == s["category"] else 0.0)
             else:

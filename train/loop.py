@@ -24,6 +24,9 @@ class Metrics:
     loss: float
     accuracy: float
     rows: int
+    # evaluate(keep=True): each row's label and P(label 1), in batch order (train/evaluation.py)
+    truth: list[float] | None = field(default=None, repr=False)
+    probability: list[float] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -71,10 +74,13 @@ def train_one_epoch(
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -> Metrics:
+def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device, *, keep: bool = False) -> Metrics:
+    """Loss and accuracy over `batches`; keep: also every row's label and probability."""
     model.eval()
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
     total_loss, correct, rows = 0.0, 0, 0
+    truth: list[float] = []
+    probability: list[float] = []
     for ids, labels in batches:
         ids, labels = to_device(ids, labels, device)
         with _autocast(device):
@@ -82,7 +88,11 @@ def evaluate(model: nn.Module, batches: Iterable[Batch], device: torch.device) -
         total_loss += loss_fn(logits, labels).item()
         correct += ((logits > 0).float() == labels).sum().item()
         rows += len(labels)
-    return Metrics(total_loss / max(rows, 1), correct / max(rows, 1), rows)
+        if keep:
+            truth += labels.tolist()
+            probability += torch.sigmoid(logits).tolist()
+    return Metrics(total_loss / max(rows, 1), correct / max(rows, 1), rows,
+                   truth if keep else None, probability if keep else None)
 
 
 def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device,

@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 import torch
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -30,10 +31,12 @@ from crosslake.recorder import Run
 from train import registry
 from train.checkpoint import Checkpoints, fingerprint
 from train.config import TrainConfig
-from train.curves import curves_png
+from train.curves import curves_png, evaluation_png
 from train.device import pick_device
 from train.distributed import run_distributed, shard
 from train.encoders import Encoder
+from train.evaluation import Evaluation
+from train.evaluation import evaluate as evaluate_answers
 from train.loop import FitResult, Metrics, evaluate, fit
 from train.petastorm_feeder import PetastormFeeder, RankFeeders
 from train.store import load_metadata, model_dir, save_model, save_sparkml, versions
@@ -153,13 +156,19 @@ def train_and_store(spark: SparkSession, cfg: Config, req: TrainRequest, run: Ru
     log.info("%s test accuracy %.4f", name, test.accuracy)
     _require_learned(model, initial, tcfg)
 
-    png = curves_png(history.history, best_epoch=history.best_epoch,
-                     title=f"{name}: {req.gold_table} v{req.gold_version}, test accuracy {test.accuracy:.3f}")
+    what = f"{name}: {req.gold_table} v{req.gold_version}"
+    files = {"curves.png": curves_png(history.history, best_epoch=history.best_epoch,
+                                      title=f"{what}, test accuracy {test.accuracy:.3f}")}
+    ev = None
+    if test.truth is not None:  # a data-parallel run's test rows are spread over its processes
+        ev = evaluate_answers(test.truth, test.probability)
+        files["evaluation.png"] = evaluation_png(ev, title=f"{what}, test split")
     metadata = {
         "run_id": run_id,
         "fingerprint": key,
         "data": _data(cfg, req, rows),
         "metrics": {"test_accuracy": test.accuracy, "test_loss": test.loss,
+                    **({"evaluation": ev.to_dict()} if ev else {}),
                     **({"baseline_test_accuracy": max(req.baseline_accuracies.values()),
                         "baselines": req.baseline_accuracies} if req.baseline_accuracies else {}),
                     "best_epoch": history.best_epoch, "history": history.history,
@@ -170,7 +179,7 @@ def train_and_store(spark: SparkSession, cfg: Config, req: TrainRequest, run: Ru
         **extra_meta,
     }
     version, path = save_model(cfg.model_store, name, model.cpu(), req.encoder, metadata=metadata,
-                               files={"curves.png": png, **req.files})
+                               files={**files, **req.files})
     checkpoints.clear()  # the model is safely stored: nothing left to resume
     registry.set_alias(cfg.model_store, name, "candidate", version)
     run.record_output(f"model:{name}", version)
@@ -204,8 +213,15 @@ class BaselineRequest:
 class FittedBaseline:
     request: BaselineRequest
     model: Any
-    test_accuracy: float
-    test_rows: int
+    evaluation: Evaluation
+
+    @property
+    def test_accuracy(self) -> float:
+        return self.evaluation.accuracy
+
+    @property
+    def test_rows(self) -> int:
+        return self.evaluation.rows
 
     @property
     def kind(self) -> str:
@@ -227,9 +243,11 @@ def fit_baseline(spark: SparkSession, cfg: Config, req: BaselineRequest) -> Fitt
 
     model = req.fit()
     probe = Scorer(cfg.model_store, req.name, 0, req.kind, {}, req.encoder, "", _pipeline=model)
-    accuracy, n = test_accuracy(spark, probe, req.test_rows, req.label_col, batch_size=cfg.score.batch_size)
-    log.info("%s baseline test accuracy %.4f", req.kind, accuracy)
-    return FittedBaseline(req, model, accuracy, n)
+    _, truth, probability = test_predictions(spark, probe, req.test_rows, req.label_col,
+                                             batch_size=cfg.score.batch_size)
+    ev = evaluate_answers(truth, probability)
+    log.info("%s baseline on the test split: %s", req.kind, ev.summary())
+    return FittedBaseline(req, model, ev)
 
 
 def store_baseline(spark: SparkSession, cfg: Config, fitted: FittedBaseline, baseline_of: int,
@@ -249,31 +267,37 @@ def store_baseline(spark: SparkSession, cfg: Config, fitted: FittedBaseline, bas
         "baseline_of": baseline_of,
         "data": {"gold_table": cfg.table_path(req.gold_table), "gold_table_name": req.gold_table,
                  "gold_version": req.gold_version, "silver_table_name": req.silver_table, **req.data},
-        "metrics": {"test_accuracy": fitted.test_accuracy, "test_rows": fitted.test_rows},
+        "metrics": {"test_accuracy": fitted.test_accuracy, "test_rows": fitted.test_rows,
+                    "evaluation": fitted.evaluation.to_dict()},
         "config": {"baseline": dataclasses.asdict(cfg.baseline), **req.config, "profile": cfg.profile},
         "code_version": code_version(),
         "device": "spark",
     }
     version, _path = save_sparkml(store, req.name, fitted.model, req.encoder, metadata, kind=req.kind,
                                   portable=lambda uri: portable(spark, req.kind, fitted.model, uri),
-                                  explain=explain(req.kind, fitted.model, req.encoder))
+                                  explain=explain(req.kind, fitted.model, req.encoder),
+                                  files={"evaluation.png": evaluation_png(
+                                      fitted.evaluation, title=f"{req.name} ({req.kind} baseline of v{baseline_of}): "
+                                                               f"{req.gold_table} v{req.gold_version}, test split")})
     log.info("%s baseline stored as %s v%d (baseline of v%d)", req.kind, req.name, version, baseline_of)
     run.record_output(f"model:{req.name}", version)  # traced like the candidate (`crosslake runs trace`)
     run.record_count(f"baseline_{req.kind}_version", version)
     return StoredBaseline(req.kind, version, fitted.test_accuracy)
 
 
-def test_accuracy(spark: SparkSession, scorer, rows: DataFrame, label_col: str, *,
-                  batch_size: int = 256) -> tuple[float, int]:
-    """Share of `rows` (labelled) the scorer gets right, and how many rows: the same scoring
-    path as batch scoring."""
+def test_predictions(spark: SparkSession, scorer, rows: DataFrame, label_col: str, *, batch_size: int = 256,
+                     keys: tuple[str, ...] = ()) -> tuple[list[tuple], np.ndarray, np.ndarray]:
+    """(each row's keys, its 0/1 label, P(label 1)) for the labelled `rows`, in key order,
+    through the same scoring path as batch scoring."""
     scored = scorer.score(spark, rows.withColumn("_truth", F.col(f"`{label_col}`").cast("int")),
                           batch_size=batch_size)
-    stats = scored.agg(F.count(F.lit(1)).alias("n"),
-                       F.avg((F.col("prediction") == F.col("_truth")).cast("double")).alias("acc")).first()
-    if not stats.n:
+    picked = scored.select(*[F.col(f"`{k}`") for k in keys], "_truth", "probability")
+    got = (picked.orderBy(*keys) if keys else picked).collect()
+    if not got:
         raise CrosslakeError(f"no labelled test rows to measure {scorer.label()} on")
-    return float(stats.acc), int(stats.n)
+    n = len(keys)
+    return ([tuple(r[:n]) for r in got], np.array([r[n] for r in got], dtype=np.int64),
+            np.array([r[n + 1] for r in got], dtype=np.float64))
 
 
 def _require_learned(model: nn.Module, initial: dict, tcfg: TrainConfig) -> None:
@@ -298,7 +322,7 @@ def _fit_here(spark: SparkSession, cfg: Config, model: nn.Module, splits: dict[s
                 raise CrosslakeError(f"{what} has no '{split}' rows: the data is too small or its validation/test "
                                      f"fraction is 0")
         history = fit(model, feeder, tcfg, device, progress=progress, checkpoints=checkpoints)
-        test = evaluate(model, feeder.batches("test", shuffle=False, epoch=0), device)
+        test = evaluate(model, feeder.batches("test", shuffle=False, epoch=0), device, keep=True)
         return history, test, {s: feeder.rows(s) for s in SPLITS}
 
 

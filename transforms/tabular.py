@@ -318,9 +318,10 @@ def with_feature_vector(df: DataFrame, *, encoding: list[Any], label: str) -> Da
     """Adds features (array<float>, one slot per encoding row, in position order) and
     label (int for boolean/integer labels, double otherwise).
 
-    Numeric slots: (value - mean) / std, a missing value gets the mean (0 after scaling).
-    Categorical slots: 1.0 for the row's value, else 0.0; values unseen in training, and
-    missing ones, light the column's `other` slot.
+    Numeric slots: (value - mean) / std, a missing value gets the mean (0 after scaling);
+    a numeric column's `missing` slot (where training saw missing values) is 1.0 where the
+    value is missing. Categorical slots: 1.0 for the row's value, else 0.0; values unseen in
+    training, and missing ones, light the column's `other` slot.
     Requires: the encoded columns, `label`. Adds: features, label.
     """
     slots: list[Column] = []
@@ -332,6 +333,8 @@ def with_feature_vector(df: DataFrame, *, encoding: list[Any], label: str) -> Da
         c = F.col(f"`{e.feature}`")
         if e.kind == "numeric":
             slot = (F.coalesce(c.cast("double"), F.lit(e.mean)) - F.lit(e.mean)) / F.lit(e.std or 1.0)
+        elif e.kind == "missing":
+            slot = F.when(c.isNull(), 1.0).otherwise(0.0)
         elif e.kind == "categorical":
             slot = F.when(c == e.category, 1.0).otherwise(0.0)
         else:  # other

@@ -65,7 +65,11 @@ def dataset_suite(name: str, ds: DatasetConfig) -> Suite:
 
 def learn_encoding(train: DataFrame, ds: DatasetConfig, silver_version: int) -> list[Row]:
     """Encoding rows (ENCODING_SCHEMA) from the train split: one numeric slot per numeric
-    column, then per categorical column its most frequent values and an `other` slot."""
+    column (standardised; a missing value is imputed with the train mean, 0 after scaling),
+    followed by a `missing` slot (1 where the value is missing) for each numeric column
+    that has missing values in the train split, so the model can tell an imputed mean from
+    a real one; then per categorical column its most frequent values and an `other` slot
+    (unseen and missing values)."""
     rows: list[Row] = []
 
     def slot(feature: str, category: str | None, kind: str, mean: float | None = None, std: float | None = None):
@@ -74,10 +78,14 @@ def learn_encoding(train: DataFrame, ds: DatasetConfig, silver_version: int) -> 
 
     if ds.features.numeric:
         stats = train.agg(*[F.mean(c).alias(f"{c}__mean") for c in ds.features.numeric],
-                          *[F.stddev_pop(c).alias(f"{c}__std") for c in ds.features.numeric]).first()
+                          *[F.stddev_pop(c).alias(f"{c}__std") for c in ds.features.numeric],
+                          *[F.sum(F.col(c).isNull().cast("int")).alias(f"{c}__missing")
+                            for c in ds.features.numeric]).first()
         for c in ds.features.numeric:
             mean, std = stats[f"{c}__mean"], stats[f"{c}__std"]
             slot(c, None, "numeric", float(mean or 0.0), float(std) if std else 1.0)
+            if stats[f"{c}__missing"]:
+                slot(c, None, "missing")
     for c in ds.features.categorical:
         top = (train.filter(F.col(c).isNotNull()).groupBy(c).count()
                .orderBy(F.desc("count"), F.col(c)).limit(ds.features.max_categories).collect())

@@ -204,6 +204,35 @@ def test_with_feature_vector_standardises_one_hots_and_lights_other_for_unseen_v
     assert all(math.isfinite(v) for f, _ in got for v in f)
 
 
+def test_a_numeric_column_missing_in_training_gets_an_indicator_beside_its_imputed_value(spark, loans):
+    from train.encoders import TabularEncoder
+    from workloads.tabular import learn_encoding
+
+    ds = dataclasses.replace(loans, features=dataclasses.replace(
+        loans.features, numeric=["amount", "term_months"], categorical=["grade"]))
+    train = spark.createDataFrame([(100.0, 12, "A"), (None, 24, "B"), (300.0, 36, "A")],
+                                  "amount double, term_months int, grade string")
+    encoding = learn_encoding(train, ds, silver_version=3)
+    slots = [(r.feature, r.kind, r.category, r.position) for r in encoding]
+    # amount had a missing value in the train split: an indicator follows it; term_months had none
+    assert slots == [("amount", "numeric", None, 0), ("amount", "missing", None, 1),
+                     ("term_months", "numeric", None, 2), ("grade", "categorical", "A", 3),
+                     ("grade", "categorical", "B", 4), ("grade", "other", "__other__", 5)]
+    assert encoding[0].mean == 200.0 and encoding[0].std == 100.0
+    rows = spark.createDataFrame([(None, 24, "A", True), (300.0, None, "B", False)],
+                                 "amount double, term_months int, grade string, defaulted boolean")
+    got = [r.features for r in with_feature_vector(rows, encoding=encoding, label="defaulted").collect()]
+    assert got[0] == pytest.approx([0.0, 1.0, 0.0, 1.0, 0.0, 0.0])   # imputed amount, and said so
+    assert got[1] == pytest.approx([1.0, 0.0, 0.0, 0.0, 1.0, 0.0])   # a missing term: imputed, no indicator
+    # the Spark-free path (the review page's API, the stream's drop zone) says the same
+    enc = TabularEncoder("loans", "defaulted", [r.asDict() for r in encoding], clean={"null_values": ["", "NA"]})
+    assert enc.feature_names()[:2] == ["amount", "amount=(missing)"]
+    assert enc.encode_records([{"amount": None, "term_months": 24, "grade": "A"},
+                               {"amount": "NA", "term_months": 24, "grade": "A"},
+                               {"amount": 300, "grade": "B"}]).tolist() == [
+        pytest.approx(got[0]), pytest.approx(got[0]), pytest.approx(got[1])]
+
+
 def test_header_problems_names_each_mistake_and_the_rename_that_fixes_it(loans):
     ds = dataclasses.replace(loans, columns={"id": "bigint", "sample_yr": "int", "grade": "string"}, rename={},
                              extra_columns="error")
