@@ -24,12 +24,7 @@ def curves_png(history: list[dict], *, title: str, best_epoch: int | None = None
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png")
-    plt.close(fig)
-    return out.getvalue()
+    return _png(fig, title)
 
 
 def evaluation_png(ev, *, title: str) -> bytes:
@@ -62,6 +57,10 @@ def evaluation_png(ev, *, title: str) -> bytes:
     cm_ax.set_yticks([0, 1], ["labelled 0", "labelled 1"])
     recall = ", ".join("n/a" if r is None else f"{r:.3f}" for r in ev.recall)
     cm_ax.set_title(f"{ev.rows:,} rows; recall per class {recall}", fontsize=9)
+    return _png(fig, title)
+
+
+def _png(fig, title: str) -> bytes:
     fig.suptitle(title)
     fig.tight_layout()
     out = io.BytesIO()
