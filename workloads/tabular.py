@@ -85,7 +85,7 @@ def learn_encoding(train: DataFrame, ds: DatasetConfig, silver_version: int) -> 
             mean, std = stats[f"{c}__mean"], stats[f"{c}__std"]
             slot(c, None, "numeric", float(mean or 0.0), float(std) if std else 1.0)
             if stats[f"{c}__missing"]:
-                slot(c, None, "missing")
+                slot(c, "__missing__", "missing")
     for c in ds.features.categorical:
         top = (train.filter(F.col(c).isNotNull()).groupBy(c).count()
                .orderBy(F.desc("count"), F.col(c)).limit(ds.features.max_categories).collect())

@@ -120,11 +120,14 @@ def test_r_export_with_renamed_names_runs_end_to_end_with_its_values(tmp_path, m
     assert quarantined == {"5": ["unparseable:n_visits"], "6": ["smoker_known"]}
     featured = features.run(spark, cfg, dataset="rdata")
     gold = lake.read_table(spark, cfg, "rdata_gold")
-    assert gold.count() == 4 and featured.width == 3 + 3 + 4  # 3 numeric, smoker yes/no/other, 3 types + other
+    # 3 numeric, 2 of them (sample_yr, größe) missing somewhere in train: an indicator each;
+    # smoker yes/no/other; 3 blood types + other
+    assert gold.count() == 4 and featured.width == 3 + 2 + 3 + 4
     by_id = {r.id: r for r in gold.collect()}
     assert by_id[1].label == 1 and by_id[2].label == 0 and len(by_id[6].features) == featured.width
     encoded = {(r.feature, r.category) for r in lake.read_table(spark, cfg, "rdata_encoding").collect()}
-    assert {("größe", None), ("n_visits", None), ("smoker", "yes"), ("blood_type", "A")} <= encoded
+    assert {("größe", None), ("größe", "__missing__"), ("n_visits", None), ("smoker", "yes"),
+            ("blood_type", "A")} <= encoded and ("n_visits", "__missing__") not in encoded
 
 
 BAD_DECLARED_NAMES = {  # declared name -> the rename the message gives

@@ -215,7 +215,7 @@ def test_a_numeric_column_missing_in_training_gets_an_indicator_beside_its_imput
     encoding = learn_encoding(train, ds, silver_version=3)
     slots = [(r.feature, r.kind, r.category, r.position) for r in encoding]
     # amount had a missing value in the train split: an indicator follows it; term_months had none
-    assert slots == [("amount", "numeric", None, 0), ("amount", "missing", None, 1),
+    assert slots == [("amount", "numeric", None, 0), ("amount", "missing", "__missing__", 1),
                      ("term_months", "numeric", None, 2), ("grade", "categorical", "A", 3),
                      ("grade", "categorical", "B", 4), ("grade", "other", "__other__", 5)]
     assert encoding[0].mean == 200.0 and encoding[0].std == 100.0
