@@ -4,6 +4,7 @@ as model versions, promotion picking the best on the frozen test set."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,6 +146,14 @@ def test_training_stores_the_baseline_as_a_version_with_its_encoder_and_explanat
     assert all(w["coefficient"] > 0 for w in shown["explain"]["top_positive"])
     listing = models.run(None, weak, action="list")
     assert "tfidf_logreg" in listing and "baseline of v1" in listing and "v2 tfidf_logreg" in listing
+    # each version carries its test-split evaluation and the PNG of it; `models show` gives both
+    for version, meta in ((1, cand), (2, base)):
+        ev = meta["metrics"]["evaluation"]
+        assert ev["rows"] == cand["data"]["rows"]["test"] and abs(ev["accuracy"] - meta["metrics"]["test_accuracy"]) < 1e-6
+        assert sum(map(sum, ev["confusion"])) == ev["rows"] and sum(b[2] for b in ev["calibration"]) == ev["rows"]
+        plots = json.loads(models.run(None, weak, action="show", version=str(version)))["plots"]
+        assert [Path(p).name for p in plots] == (["curves.png", "evaluation.png"] if version == 1 else ["evaluation.png"])
+        assert Path(plots[-1]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     scorer = load_scorer(store, name, 2)
     assert scorer.encoder == load_scorer(store, name, 1).encoder  # the same encoder.json
 
