@@ -47,6 +47,7 @@ import tarfile
 import tempfile
 import time
 import zipfile
+from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,11 +225,10 @@ def write_tables(data: Path) -> dict:
 
 
 def run(*argv: str) -> str:
+    """The command through crosslake.cli.main in this process (this Spark session): what it printed."""
     from crosslake.cli import main
 
     buf = io.StringIO()
-    from contextlib import redirect_stdout
-
     with redirect_stdout(buf):
         code = main(list(argv))
     if code != 0:

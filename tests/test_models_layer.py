@@ -231,6 +231,19 @@ def test_tabular_baselines_are_versions_that_score_the_same_in_spark_and_without
         assert np.allclose(local, [in_spark[r["loan_id"]] for r in records], atol=1e-5), scorer.kind
 
 
+def test_a_test_set_whose_label_is_not_binary_is_refused_not_cast(loans, spark):
+    from crosslake.errors import CrosslakeError
+    from train.service import test_predictions
+
+    scorer = load_scorer(loans.model_store, "loans_mlp", 2)
+    rows = lake.read_table(spark, loans, "loans_silver").limit(5)
+    keys, truth, prob = test_predictions(spark, scorer, rows, "defaulted", keys=("loan_id",))
+    assert len(keys) == len(truth) == len(prob) == 5 and set(truth) <= {0, 1}
+    soft = rows.withColumn("defaulted", F.lit(0.7))
+    with pytest.raises(CrosslakeError, match=r"label column 'defaulted' holds values other than 0/1 .*0\.7"):
+        test_predictions(spark, scorer, soft, "defaulted")
+
+
 def test_a_dataset_is_scored_by_its_production_model_with_lineage_and_served(loans, spark):
     store = loans.model_store
     registry.set_alias(store, "loans_mlp", "production", 3)  # the GBT baseline serves

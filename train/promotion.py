@@ -95,7 +95,8 @@ class Decision:
             what = f"the candidate is not better beyond noise, so the simpler model is promoted: v{w.version} " \
                    f"({w.kind} baseline) {w.accuracy:.4f}"
         else:
-            what = f"a baseline beats the candidate and is promoted instead: v{w.version} ({w.kind}) {w.accuracy:.4f}"
+            what = f"a baseline is at least as accurate as the candidate and is promoted instead: v{w.version} " \
+                   f"({w.kind}) {w.accuracy:.4f}"
         return f"{lead}{what} (each other contender minus the winner: {vs}; {how_sure})"
 
     def to_dict(self) -> dict:

@@ -289,13 +289,22 @@ def test_predictions(spark: SparkSession, scorer, rows: DataFrame, label_col: st
                      keys: tuple[str, ...] = ()) -> tuple[list[tuple], np.ndarray, np.ndarray]:
     """(each row's keys, its 0/1 label, P(label 1)) for the labelled `rows`, in key order,
     through the same scoring path as batch scoring."""
-    scored = scorer.score(spark, rows.withColumn("_truth", F.col(f"`{label_col}`").cast("int")),
-                          batch_size=batch_size)
+    label = F.col(f"`{label_col}`").cast("double")
+    odd = rows.filter(~label.isin(0.0, 1.0)).select(f"`{label_col}`").distinct().limit(3).collect()
+    if odd:  # a cast to int would turn 0.7 into 0 without a word
+        raise CrosslakeError(f"the label column '{label_col}' holds values other than 0/1 or true/false "
+                             f"({', '.join(repr(r[0]) for r in odd)}): models are compared as binary classifiers; "
+                             f"declare a boolean or 0/1 label")
+    scored = scorer.score(spark, rows.withColumn("_truth", label.cast("int")), batch_size=batch_size)
     picked = scored.select(*[F.col(f"`{k}`") for k in keys], "_truth", "probability")
     got = (picked.orderBy(*keys) if keys else picked).collect()
     if not got:
         raise CrosslakeError(f"no labelled test rows to measure {scorer.label()} on")
     n = len(keys)
+    unscored = sum(1 for r in got if r[n + 1] is None)
+    if unscored:
+        raise CrosslakeError(f"{scorer.label()} gave no probability for {unscored} of {len(got)} labelled test rows: "
+                             f"their model input could not be built; check the rows' inputs against the encoder")
     return ([tuple(r[:n]) for r in got], np.array([r[n] for r in got], dtype=np.int64),
             np.array([r[n + 1] for r in got], dtype=np.float64))
 
