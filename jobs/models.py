@@ -228,8 +228,12 @@ def promote(spark: SparkSession, cfg: Config, candidate: int, *, name: str | Non
     for v in versions(store, name):
         if load_metadata(store, name, v).get("baseline_of") == candidate:
             roles[v] = "baseline"
+    baselines = {v for v, role in roles.items() if role == "baseline"}
     if current is not None:
         roles[current] = "production"
+    if (judged_before := _judged_already(store, name, candidate, baselines, current, silver,
+                                         silver_version)) is not None:
+        return judged_before
     keys = pick(cfg, cand.metadata.get("config", {}).get("dataset")).keys
     contenders, row_keys = [], None
     for v, role in sorted(roles.items()):
@@ -265,6 +269,27 @@ def promote(spark: SparkSession, cfg: Config, candidate: int, *, name: str | Non
         head = f"promoted {name} v{candidate} to production"
     result = PromoteResult(verdict.promoted, f"{head}: {why}", decision)
     return result
+
+
+def _judged_already(store: str, name: str, candidate: int, baselines: set[int], current: int | None,
+                    silver: str, silver_version: int) -> PromoteResult | None:
+    """The last promotion's outcome when it judged this candidate, with these baselines, on
+    this test set, and production is still what it left: judging again would compare the
+    same models on the same rows (a re-run on unchanged data), so it is not done again."""
+    last = next((d for d in reversed(registry.decisions(store, name)) if d.get("action") == "promote"), None)
+    if last is None or last.get("candidate") != candidate or not last.get("contenders"):
+        return None
+    left = last["promoted_version"] if last.get("promoted") else last.get("production_before")
+    judged = {c["version"] for c in last["contenders"] if c["role"] == "baseline"}
+    if (left != current or last.get("test_set", {}).get("table") != silver
+            or last["test_set"].get("version") != silver_version
+            or judged != baselines):
+        return None
+    log.info("%s v%d was judged on %s v%d at %s; nothing changed since", name, candidate, silver, silver_version,
+             last.get("at"))
+    return PromoteResult(False, f"kept {name} v{current} in production: candidate v{candidate} was judged on "
+                                f"{silver} v{silver_version} already ({last.get('at')}) and nothing changed since",
+                         last)
 
 
 def rollback(store, name: str) -> str:

@@ -58,7 +58,7 @@ def run(lk: Lake, workload: Workload, *, gold_version: int | None = None, fresh:
 
     from train.device import seed_everything
     from train.service import SPLITS, BaselineRequest, TrainRequest, TrainResult, fit_baseline, store_baseline, \
-        train_and_store
+        stored_already, train_and_store, training_key
 
     spark, cfg = lk.spark, lk.cfg
     gold_table, silver_table, name = workload.table("gold"), workload.table("silver"), workload.model_name
@@ -66,8 +66,15 @@ def run(lk: Lake, workload: Workload, *, gold_version: int | None = None, fresh:
     gold = lk.read(gold_table, version=gold_version)
     plan = workload.training_plan(lk, gold, gold_version)
     splits = {s: gold.filter(F.col("split") == s) for s in SPLITS}
+    kinds = [b.kind for b in plan.baselines] if baselines else []
+    seed_everything(plan.tcfg.seed)
+    key = training_key(cfg, plan.build_model().spec.to_dict(), plan.tcfg, gold_table, gold_version)
+    reused = None if fresh else stored_already(cfg, name, key, kinds)
     fitted = []
-    if baselines and plan.baselines:
+    if reused is not None:  # the same model, settings and data: stored already, with every baseline
+        log.info("%s v%d and its baselines (%s) are stored for %s v%d: nothing to fit", name, reused[0],
+                 ", ".join(kinds) or "none", gold_table, gold_version)
+    elif kinds:
         test_rows = plan.test_rows()
         for b in plan.baselines:
             log.info("fitting the %s baseline", b.kind)
@@ -81,6 +88,11 @@ def run(lk: Lake, workload: Workload, *, gold_version: int | None = None, fresh:
         tcfg=plan.tcfg, gold_table=gold_table, gold_version=gold_version, silver_table=silver_table,
         unit=plan.unit, data=plan.data, config=plan.config, fresh=fresh,
         baseline_accuracies={f.kind: f.test_accuracy for f in fitted}), lk.run)
-    stored = [store_baseline(spark, cfg, f, trained.version, lk.run) for f in fitted]
+    if reused is not None:
+        stored = reused[1]
+        for b in stored:
+            lk.run.record_output(f"model:{name}", b.version)
+    else:
+        stored = [store_baseline(spark, cfg, f, trained.version, lk.run) for f in fitted]
     return TrainResult(name, trained.version, trained.path, gold_version, trained.test.accuracy,
                        trained.device, trained.rows, stored, what=plan.what)

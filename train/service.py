@@ -112,8 +112,7 @@ def train_and_store(spark: SparkSession, cfg: Config, req: TrainRequest, run: Ru
     record it in `run`."""
     cfg.require_writer("models")
     model, tcfg, name = req.model, req.tcfg, req.name
-    key = fingerprint(spec=model.spec.to_dict(), train=dataclasses.asdict(tcfg), gold=cfg.table_path(req.gold_table),
-                      version=req.gold_version)
+    key = training_key(cfg, model.spec.to_dict(), tcfg, req.gold_table, req.gold_version)
     # A model already trained with the same model, settings and data is reused rather than
     # trained again; otherwise a killed run with them resumes from its last epoch.
     checkpoints = Checkpoints(f"{cfg.scratch}/_checkpoints/{name}", key)
@@ -353,6 +352,29 @@ def _fit_data_parallel(spark: SparkSession, cfg: Config, model: nn.Module, split
     model.load_state_dict(out["state"])
     history = FitResult(out["history"], out["best_epoch"], None, out["stopped_early"])
     return history, Metrics(**out["test"]), rows, {"processes": world, "rows_per_process": out["rows_per_process"]}
+
+
+def training_key(cfg: Config, spec: dict, tcfg: TrainConfig, gold_table: str, gold_version: int) -> str:
+    """What makes two trainings the same: the model's spec, the settings and the exact data."""
+    return fingerprint(spec=spec, train=dataclasses.asdict(tcfg), gold=cfg.table_path(gold_table), version=gold_version)
+
+
+def stored_already(cfg: Config, name: str, key: str, kinds: list[str]) -> tuple[int, list[StoredBaseline]] | None:
+    """(version, its baselines) when a model trained with exactly `key` is stored with a
+    baseline of every kind in `kinds`: a re-run on the same data then has nothing to fit
+    (the baselines would be fitted only to be dropped for the ones already stored)."""
+    done = _already_trained(cfg.model_store, name, key)
+    if done is None:
+        return None
+    found = {}
+    for v in versions(cfg.model_store, name):
+        meta = load_metadata(cfg.model_store, name, v)
+        if meta.get("baseline_of") == done["version"] and meta.get("kind") in kinds:
+            found.setdefault(meta["kind"], StoredBaseline(meta["kind"], v, meta["metrics"]["test_accuracy"],
+                                                          reused=True))
+    if set(found) != set(kinds):
+        return None
+    return done["version"], [found[k] for k in kinds]
 
 
 def _already_trained(store: str, name: str, key: str) -> dict | None:

@@ -132,6 +132,50 @@ def test_rerunning_jobs_on_the_same_input_changes_nothing(review_lake_copy, spar
         assert after[name][1] == before[name][1], f"{name} content changed"
 
 
+def test_a_rerun_on_the_same_gold_fits_nothing_and_judges_nothing_again(review_lake_copy, spark, capsys,
+                                                                          monkeypatch):
+    """Train again on the same gold with the same settings: the stored model and baselines
+    are the answer (no Spark ML fit, no epoch); promote again with nothing changed: the last
+    verdict stands (no second judgement in the decision log). A new production model makes
+    the next promotion judge again."""
+    from jobs import models
+    from train import registry, service
+
+    built, args = review_lake_copy.cfg, review_lake_copy.args
+    store, name = built.model_store, built.models.name
+    assert train.main(args()) == 0  # the copy's gold is another table (its path): trained for it once
+    assert models.main(args("promote")) == 0
+    first = registry.decisions(store, name)
+    assert len(first) == 1 and first[-1]["action"] == "promote"
+    stored_before = versions(store, name)
+
+    def refuse(*_a, **_k):
+        raise AssertionError("fitted again on unchanged data")
+
+    monkeypatch.setattr(service, "fit_baseline", refuse)
+    monkeypatch.setattr(service, "_fit_here", refuse)
+    capsys.readouterr()
+    assert train.main(args()) == 0
+    assert versions(store, name) == stored_before
+    assert registry.aliases(store, name)["candidate"] == first[-1]["candidate"]
+    assert models.main(args("promote")) == 0
+    out = capsys.readouterr().out
+    assert registry.decisions(store, name) == first, "judged again with nothing changed"
+    production = first[-1]["winner"]["version"]
+    assert f"kept {name} v{production} in production: candidate v{first[-1]['candidate']} was judged" in out, out
+
+    # another production model (a person's rollback onto an older version, say): judged again
+    from train.store import save_model
+
+    good = load_model(store, name, first[-1]["candidate"])
+    other = save_model(store, name, good.model, good.vocabulary,
+                       metadata={k: good.metadata[k] for k in ("data", "metrics", "config")})[0]
+    registry.set_alias(store, name, "production", other)
+    assert models.main(args("promote")) == 0
+    again = registry.decisions(store, name)
+    assert len(again) == 2 and again[-1]["production_before"] == other
+
+
 def test_ledger_records_every_run_and_traces_the_model_to_its_source(review_lake, spark, capsys):
     from jobs import runs
 
