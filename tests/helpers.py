@@ -27,6 +27,14 @@ LAKE_CORPUS = {"train": 300, "test": 200, "unsup": 20}
 LAKE_SETTINGS = ["--set", "train.epochs=1"]
 
 
+def submit_jvm_options() -> list[str]:
+    """spark-submit starts the driver JVM itself, before any profile is read: the test
+    profile's JVM options (conf/test.yaml) go on its command line instead."""
+    from crosslake.config import load_config
+
+    return ["--driver-java-options", load_config("test").spark.conf["spark.driver.extraJavaOptions"]]
+
+
 def cli(*argv: str, env: dict[str, str] | None = None, cwd: Path | str | None = None, expect: int | None = 0,
         timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the `crosslake` command in its own process, as a user does; assert its exit code

@@ -18,6 +18,7 @@ import pytest
 
 from crosslake import lake
 from crosslake.config import load_config
+from tests.helpers import submit_jvm_options
 
 pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
 
@@ -36,7 +37,7 @@ def dist(tmp_path_factory) -> Path:
 
 def submit(dist: Path, cwd: Path, *argv: str, master: str = "local[2]") -> subprocess.CompletedProcess:
     jars = (dist / "jars.txt").read_text().strip()
-    cmd = [str(BIN / "spark-submit"), "--master", master, "--jars", jars,
+    cmd = [str(BIN / "spark-submit"), "--master", master, *submit_jvm_options(), "--jars", jars,
            "--py-files", str(dist / "crosslake.zip"), *argv]
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "PYTHONWARNINGS": "ignore::FutureWarning"}
     env.pop("CROSSLAKE_CONF_DIR", None)

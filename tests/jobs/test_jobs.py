@@ -14,7 +14,7 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import load_config
 from jobs import clean, features, generate, ingest, score, tables, train
-from tests.helpers import LAKE_CORPUS, one_line_error
+from tests.helpers import LAKE_CORPUS, one_line_error, submit_jvm_options
 from train.store import load_model, versions
 
 
@@ -348,7 +348,7 @@ def test_a_job_file_runs_under_spark_submit(tmp_path):
     root = Path(__file__).resolve().parents[2]
     venv_bin = str(Path(sys.executable).parent)
     done = subprocess.run(
-        [f"{venv_bin}/spark-submit", "--master", "local[1]", "--jars", ",".join(local_jars()),
+        [f"{venv_bin}/spark-submit", "--master", "local[1]", *submit_jvm_options(), "--jars", ",".join(local_jars()),
          str(root / "jobs" / "train.py"), "--profile", "test", "--lake-root", str(tmp_path / "lake")],
         capture_output=True, text=True, timeout=300,
         env={**os.environ, "PATH": f"{venv_bin}:{os.environ['PATH']}"})
