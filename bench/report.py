@@ -79,7 +79,18 @@ def startup_section(r: dict) -> list[str]:
         f"| {m['process'] / m['in_session']:.1f} |",
         *([f"| the same new process without the JVM class-data archive | {m['process_no_archive']:.2f} "
            f"| {m['process_no_archive'] / m['in_session']:.1f} |"] if "process_no_archive" in m else []),
+        *([f"| the same new process with the short-job JIT settings (C1 only, serial GC) "
+           f"| {m['process_short_jit']:.2f} | {m['process_short_jit'] / m['in_session']:.1f} |",
+           f"| two such processes at once (2 cores), until both end | {m['pair']:.2f} "
+           f"| {m['pair'] / m['in_session']:.1f} |",
+           f"| two at once with the short-job JIT settings | {m['pair_short_jit']:.2f} "
+           f"| {m['pair_short_jit'] / m['in_session']:.1f} |"] if "pair" in m else []),
         f"| the same work in a running session | {m['in_session']:.2f} | 1.0 |", "",
+        *([f"- The short-job JIT settings (`-XX:TieredStopAtLevel=1 -XX:+UseSerialGC`, carried by the "
+           f"`test` profile, conf/test.yaml): alone {m['process_short_jit'] / m['process']:.2f}x the default "
+           f"time, two at once {m['pair_short_jit'] / m['pair']:.2f}x. Alone, C2's compiler threads run on the "
+           f"idle core; when every core is busy (two test workers, two cron jobs) they take it from the work."]
+          if "pair" in m else []),
         *([f"- The class-data archive the setup step builds (crosslake/class_archive.py) takes "
            f"**{m['process_no_archive'] - m['process']:.1f} s** off each new process "
            f"({m['process_no_archive']:.1f} s -> {m['process']:.1f} s): the JVM maps the classes Spark, Delta "

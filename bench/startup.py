@@ -12,6 +12,10 @@ On a small lake (one 2,000-row table), three ways to do the same small piece of 
       Delta, the work, the shutdown, as cron, Airflow or a Kubernetes Job pays it every run;
   (b') the same, with the setup step's class-data archive turned off
       (CROSSLAKE_CLASS_ARCHIVE=off, crosslake/class_archive.py): what the archive saves a start;
+  (b'') the same with the JIT settings for short jobs that the `test` profile carries
+      (conf/test.yaml: C1 only, the serial GC), alone and as two processes at once on the
+      two cores (what the test suite's two workers, or two cron jobs, run into): C2's
+      compiler threads and G1's concurrent threads cost CPU a short job gets nothing back for;
   (c) the same job's `run` in a session that is already up (a notebook, a long-lived
       service): the work alone.
 Each is measured --repeat times, interleaved; the medians are compared.
@@ -46,13 +50,31 @@ def timed_process(argv: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - started
 
 
+def short_jit_env() -> dict[str, str]:
+    """The test profile's JVM options, for a job of another profile: the java launcher reads
+    JDK_JAVA_OPTIONS, so the same flags reach the driver JVM without a profile of its own."""
+    return {"JDK_JAVA_OPTIONS": load_config("test").spark.conf["spark.driver.extraJavaOptions"]}
+
+
+def timed_pair(argv: list[str], env: dict[str, str] | None = None) -> float:
+    """Two processes of the same job started together: seconds until both have ended."""
+    started = time.perf_counter()
+    procs = [subprocess.Popen([CROSSLAKE, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, **(env or {})}) for _ in range(2)]
+    for proc in procs:
+        if proc.wait(timeout=600) != 0:
+            raise SystemExit(f"startup bench: {' '.join(argv)} failed in a pair")
+    return time.perf_counter() - started
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--profile", default="local")
     args = ap.parse_args()
     setup_logging()
-    times: dict[str, list[float]] = {"help": [], "process": [], "process_no_archive": [], "in_session": [], **{
+    times: dict[str, list[float]] = {"help": [], "process": [], "process_no_archive": [], "in_session": [],
+                                     "process_short_jit": [], "pair": [], "pair_short_jit": [], **{
         f"stage_help_{stage}": [] for stage in STAGE_HELP}}
     with tempfile.TemporaryDirectory(prefix="crosslake-bench-startup-") as tmp:
         cfg = load_config(args.profile, lake_root=str(Path(tmp) / "lake"))
@@ -72,6 +94,9 @@ def main() -> None:
                     times[f"stage_help_{stage}"].append(timed_process([stage, "--help"]))
                 times["process"].append(timed_process(job))
                 times["process_no_archive"].append(timed_process(job, {"CROSSLAKE_CLASS_ARCHIVE": "off"}))
+                times["process_short_jit"].append(timed_process(job, short_jit_env()))
+                times["pair"].append(timed_pair(job))
+                times["pair_short_jit"].append(timed_pair(job, short_jit_env()))
                 t0 = time.perf_counter()
                 tables.run(spark, cfg)
                 times["in_session"].append(time.perf_counter() - t0)
@@ -84,6 +109,9 @@ def main() -> None:
     for key, label in (("help", "`crosslake --help`, new process (imports only)"),
                        ("process", "`crosslake tables list`, new process (JVM + session + work)"),
                        ("process_no_archive", "the same without the class-data archive"),
+                       ("process_short_jit", "the same with the short-job JIT settings (C1 only, serial GC)"),
+                       ("pair", "two such processes at once, until both end"),
+                       ("pair_short_jit", "two at once with the short-job JIT settings"),
                        ("in_session", "the same work in a running session")):
         print(f"| {label} | {median[key]:.2f} | {median[key] / median['in_session']:.1f} |")
     for stage in STAGE_HELP:
@@ -93,6 +121,8 @@ def main() -> None:
                             "cli_help_s": median["help"],
                             "class_archive_saves_s": median["process_no_archive"] - median["process"],
                             "class_archive": class_archive_path().is_file(),
+                            "short_jit_pair_ratio": median["pair_short_jit"] / median["pair"],
+                            "short_jit_alone_ratio": median["process_short_jit"] / median["process"],
                             "stage_help_s": {stage: median[f"stage_help_{stage}"] for stage in STAGE_HELP}},
                 profile=args.profile, repeat=args.repeat)
 

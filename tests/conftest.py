@@ -1,7 +1,8 @@
 """Fixtures shared by the whole test run.
 
 - `spark`: one SparkSession for the run (local, UI off, 2 shuffle partitions), built
-  exactly as the jobs build theirs, from the `test` profile.
+  exactly as the jobs build theirs, from the `test` profile, less its short-job JIT
+  settings (this JVM is long-lived).
 - `make_cfg`: the test profile's config with the lake (and source) under tmp_path.
 - `postgres_server`, `s3_server`: one PostgreSQL and one S3 (moto) server per run, started
   lazily (only when a test asks for one) and stopped at the end. Tests are isolated by a
@@ -64,9 +65,16 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def spark():
+    from dataclasses import replace
+
     from crosslake.session import build_session
 
-    session = build_session("tests", load_config("test"))
+    cfg = load_config("test")
+    # This JVM lives for the whole run and does most of the tests' Spark work: C2's compiled
+    # code pays back here. The test profile's short-job JIT settings (conf/test.yaml) are for
+    # the jobs the tests start as processes.
+    conf = {k: v for k, v in cfg.spark.conf.items() if k != "spark.driver.extraJavaOptions"}
+    session = build_session("tests", replace(cfg, spark=replace(cfg.spark, conf=conf)))
     yield session
     session.stop()
 
