@@ -88,8 +88,10 @@ def startup_section(r: dict) -> list[str]:
         f"| the same work in a running session | {m['in_session']:.2f} | 1.0 |", "",
         *([f"- The short-job JIT settings (`-XX:TieredStopAtLevel=1 -XX:+UseSerialGC`, carried by the "
            f"`test` profile, conf/test.yaml): alone {m['process_short_jit'] / m['process']:.2f}x the default "
-           f"time, two at once {m['pair_short_jit'] / m['pair']:.2f}x. Alone, C2's compiler threads run on the "
-           f"idle core; when every core is busy (two test workers, two cron jobs) they take it from the work."]
+           f"time, two at once {m['pair_short_jit'] / m['pair']:.2f}x: a job of seconds never gets back what C2's "
+           f"compiler threads and G1's concurrent threads spend, and when every core is busy (two test workers, "
+           f"two cron jobs) they take it from the work. Long work (training, the always-on stream, a notebook) "
+           f"keeps the defaults."]
           if "pair" in m else []),
         *([f"- The class-data archive the setup step builds (crosslake/class_archive.py) takes "
            f"**{m['process_no_archive'] - m['process']:.1f} s** off each new process "
