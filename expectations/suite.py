@@ -30,6 +30,7 @@ from pyspark.sql import Column, DataFrame  # noqa: E402
 from pyspark.sql import functions as F  # noqa: E402
 
 log = logging.getLogger(__name__)
+RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
 
 
 # Expectations that pass_predicate can turn into a per-row Spark predicate.
@@ -142,7 +143,10 @@ def run_checks(df: DataFrame, suite: Suite, group: str) -> list[CheckResult]:
     for name, exp in checks.items():
         # A copy per run: GX binds an expectation to the suite it is added to.
         gx_suite.add_expectation(exp.copy(update={"id": None, "meta": {"check": name}}))
-    outcome = batch.validate(gx_suite)
+    # BASIC with no example values: the counts and observed values are all a check result keeps.
+    # GX's default (SUMMARY, 20 examples) collects each map check's unexpected values in jobs
+    # of their own: 26 Spark jobs against 16 for the gold suite, the same results.
+    outcome = batch.validate(gx_suite, result_format=RESULT_FORMAT)
     results = []
     for r in outcome.results:
         res = r.result or {}
