@@ -21,7 +21,9 @@ Protected attributes (race, sex; `black` in hdma) stay in the tables but are not
 features: a model deciding on income or credit must not use them.
 
 Each runs `crosslake pipeline` (the `local` profile; the text dataset with
-features.max_len=64, its snippets being short) in one Spark session, then reads the
+features.max_len=64, its snippets being short, twice: with train.text_model=cnn, then
+ngram, the second run's promotion judging its candidate against the first's production
+model too) in one Spark session, then reads the
 promotion decision: every contender (the neural model, its baselines) with accuracy, ROC
 AUC, log loss and ECE on the frozen test set, the winner, and each contender's accuracy
 minus the winner's with a 95% paired bootstrap interval. For the text dataset a reference
@@ -337,9 +339,19 @@ def main() -> None:
     for name in args.only:
         started = time.monotonic()
         if name == "rotten_tomatoes":
-            out = run("pipeline", *common, "--set", f"source.path={data / 'aclImdb'}", "--set", "features.max_len=64")
-            figures[name] = decision_of(cfg, cfg.models.name)
-            figures[name]["reference_bigram_lr"] = bigram_reference(spark, cfg, figures[name]["winner"]["version"])
+            # the pipeline with each text model in turn, on the same lake: the second run's
+            # promotion weighs its candidate against the first run's production model too
+            for text_model, key in (("cnn", name), ("ngram", f"{name}_ngram")):
+                out = run("pipeline", *common, "--set", f"source.path={data / 'aclImdb'}", "--set",
+                          "features.max_len=64", "--set", f"train.text_model={text_model}")
+                figures[key] = decision_of(cfg, cfg.models.name)
+                figures[key]["text_model"] = text_model
+                figures[key]["reference_bigram_lr"] = bigram_reference(spark, cfg, figures[key]["winner"]["version"])
+                seconds[key] = round(time.monotonic() - started, 1)
+                started = time.monotonic()
+                comparison = out[out.find("model comparison"):].split("\n\n")[0]
+                print(f"\n{key} ({seconds[key]:.0f} s):\n{comparison}\n", flush=True)
+            continue
         else:
             out = run("pipeline", "--dataset", name, *common)
             figures[name] = decision_of(cfg, f"{name}_mlp")

@@ -241,8 +241,11 @@ def real_data_section(r: dict) -> list[str]:
            "every contender on the frozen test set; `minus the winner` is its accuracy minus the winner's with a 95% "
            "paired bootstrap interval (an interval that reaches above zero means: not worse beyond noise).", ""]
     for name, d in f.items():
+        again = (f" The pipeline again with `train.text_model={d['text_model']}`: its promotion judges the new "
+                 f"candidate against the model the first run left in production too."
+                 if d.get("text_model") == "ngram" else "")
         out += [f"**{name}**: {d['test_rows']:,} test rows, majority class {d['majority_rate']:.4f}; "
-                f"{r['seconds'][name]:.0f} s for the whole pipeline.", "",
+                f"{r['seconds'][name]:.0f} s for the whole pipeline.{again}", "",
                 "| model | role | accuracy | ROC AUC | log loss | ECE | minus the winner |",
                 "|---|---|---:|---:|---:|---:|---|"]
         for c in sorted(d["contenders"], key=lambda c: -c["accuracy"]):

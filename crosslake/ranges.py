@@ -93,6 +93,8 @@ RANGES: dict[str, Range] = {
     "train.loader_workers": COUNT,
     "train.patience": NON_NEGATIVE,          # 0: no early stopping
     "train.processes": COUNT,
+    "train.ngram_buckets": COUNT,
+    "train.nb_alpha": POSITIVE,
     "baseline.num_features": COUNT,
     "baseline.reg_param": NON_NEGATIVE,
     "baseline.elastic_net": FRACTION,

@@ -105,6 +105,9 @@ class TrainConfig:
     loader_workers: int       # petastorm reader threads
     patience: int             # early stopping: epochs without a better validation accuracy; 0 = off
     processes: int            # data-parallel processes on this machine (DDP); 1 = train in this process
+    text_model: str = "cnn"   # the review workload's network: cnn (text_cnn) | ngram (text_ngram)
+    ngram_buckets: int = 262144  # text_ngram: hashed word-pair slots
+    nb_alpha: float = 1.0     # text_ngram: smoothing of the naive-Bayes log-count ratios
 
 
 @dataclass(frozen=True)

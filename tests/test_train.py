@@ -1,3 +1,4 @@
+import math
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from crosslake.errors import CrosslakeError
 from train.config import TrainConfig
 from train.feeder import FeederError, checked
 from train.loop import evaluate, fit, train_one_epoch
-from train.model import ModelSpec, TextCNN
+from train.model import PAIR_PRIME, ModelSpec, NgramSpec, TextCNN, TextNgram, ngram_ids
 from train.store import load_model, save_model, versions
 
 SPEC = ModelSpec(vocab_size=20, max_len=12, embed_dim=16, num_filters=16, kernel_sizes=(2, 3), dropout=0.0)
@@ -61,6 +62,47 @@ def test_cnn_learns_what_only_word_order_tells():
     assert test.accuracy > 0.95 and test.rows == 256
     assert len(result.history) == 8 and 1 <= result.best_epoch <= 8
     assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
+NGRAM = NgramSpec(vocab_size=20, max_len=12, buckets=64, nb_alpha=1.0)
+
+
+def test_ngram_ids_are_each_word_and_word_pair_once_without_padding():
+    ids = torch.tensor([[5, 6, 5, 6, 1, 0, 0]])
+    got = sorted(g for g in ngram_ids(ids, 20, 64)[0].tolist() if g)
+    pair = lambda a, b: 20 + (a * PAIR_PRIME + b) % 64  # noqa: E731
+    # words 5, 6, 1 (unknown counts); pairs (5,6) (6,5) (6,1), each once; none with padding
+    assert got == sorted([1, 5, 6, pair(5, 6), pair(6, 5), pair(6, 1)])
+
+
+def test_ngram_ratios_are_the_naive_bayes_log_count_ratios_of_the_train_split():
+    ids, labels = order_task(200, 7)
+    model = TextNgram(NGRAM)
+    model.observe(batches(ids, labels))
+    # the same ratios by hand: how many rows of each class contain each slot
+    slots = NGRAM.vocab_size + NGRAM.buckets
+    p, q = [NGRAM.nb_alpha] * slots, [NGRAM.nb_alpha] * slots
+    for row, label in zip(ids.tolist(), labels.tolist()):
+        grams = set(row) | {20 + (a * PAIR_PRIME + b) % 64 for a, b in zip(row, row[1:]) if a and b}
+        for g in grams - {0}:
+            (p if label == 1 else q)[g] += 1
+    expected = [math.log(p[g] / sum(p)) - math.log(q[g] / sum(q)) for g in range(slots)]
+    assert torch.allclose(model.log_ratio, torch.tensor(expected, dtype=torch.float32), atol=1e-5)
+    pair = lambda a, b: 20 + (a * PAIR_PRIME + b) % 64  # noqa: E731
+    assert model.log_ratio[pair(5, 6)] > 2 and model.log_ratio[pair(6, 5)] < -2  # the pairs that tell
+
+
+def test_ngram_model_learns_what_only_word_pairs_tell_and_survives_the_store(tmp_path):
+    torch.manual_seed(0)
+    model = TextNgram(NGRAM)
+    feeder = ListFeeder({"train": order_task(640, 1), "validation": order_task(128, 2)})
+    fit(model, feeder, cfg(epochs=4), torch.device("cpu"))  # fit observes the train split first
+    test_ids, test_labels = order_task(256, 3)
+    assert evaluate(model, batches(test_ids, test_labels), torch.device("cpu")).accuracy > 0.95
+    # the ratios are weights: stored and loaded with the rest, the same answers
+    save_model(tmp_path, "n", model.eval(), {"a": 2}, {})
+    stored = load_model(tmp_path, "n", 1)
+    assert type(stored.model) is TextNgram and torch.equal(stored.model(test_ids), model(test_ids))
 
 
 class ShuffledFeeder(ListFeeder):

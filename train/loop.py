@@ -122,6 +122,11 @@ def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device
         best_acc, best_state, start = saved["best_accuracy"], saved["best_model"], saved["epoch"] + 1
         result.resumed_from = saved["epoch"]
         log.info("resuming from the checkpoint after epoch %d of %d", saved["epoch"], cfg.epochs)
+    observer = getattr(getattr(model, "module", model), "observe", None)  # DDP wraps the model in .module
+    if observer is not None and saved is None:
+        # a model that learns counts from the data before its weights (text_ngram's ratios):
+        # one pass over the train split (a resumed run has them in its checkpoint)
+        observer(feeder.batches("train", shuffle=False, epoch=0))
     for epoch in range(start, cfg.epochs + 1):
         tick = progress(f"epoch {epoch}/{cfg.epochs}", feeder.rows("train")) if progress else None
 

@@ -4,7 +4,7 @@
     scorer.predict_records(["a great film"])   # Spark-free: P(positive) per record (the review page)
     scorer.score(spark, df)                   # df + probability, prediction (batch, stream, promotion)
 
-Kinds: text_cnn and tabular_mlp (torch; scored in Spark through serving/udf.py's broadcast
+Kinds: text_cnn, text_ngram and tabular_mlp (torch; scored in Spark through serving/udf.py's broadcast
 weights + predict_batch_udf), tfidf_logreg, logreg and gbt (Spark ML PipelineModels, the
 baselines: scored natively by model.transform, no Python UDF; Spark-free through their
 portable.json, plain arithmetic). Every kind turns rows into input with the encoder stored

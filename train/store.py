@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # torch is imported where weights are read or written: listin
 
 WEIGHTS, VOCAB, METADATA = "model.safetensors", "vocabulary.json", "metadata.json"
 SPARKML, PORTABLE, EXPLAIN = "sparkml", "portable.json", "explain.json"
-TORCH_KINDS = ("text_cnn", "tabular_mlp")
+TORCH_KINDS = ("text_cnn", "text_ngram", "tabular_mlp")
 
 
 @dataclass
@@ -59,7 +59,7 @@ class StoredModel:
 
 
 def kind_of(meta: dict[str, Any]) -> str:
-    """text_cnn | tabular_mlp | tfidf_logreg | logreg | gbt (versions before `kind`: from the spec)."""
+    """text_cnn | text_ngram | tabular_mlp | tfidf_logreg | logreg | gbt (versions before `kind`: from the spec)."""
     return meta.get("kind") or meta.get("spec", {}).get("kind") or "text_cnn"
 
 

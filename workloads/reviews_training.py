@@ -26,9 +26,11 @@ def plan(lk: Lake, workload: ReviewsWorkload, gold: DataFrame, gold_version: int
 
     from train.baseline import fit_text_baseline
     from train.encoders import TextEncoder
-    from train.model import ModelSpec, TextCNN
+    from train.model import ModelSpec, NgramSpec, TextCNN, TextNgram
 
     cfg = lk.cfg
+    if cfg.train.text_model not in ("cnn", "ngram"):
+        raise CrosslakeError(f"train.text_model must be cnn or ngram, got '{cfg.train.text_model}'")
     first = gold.select("vocab_version", "silver_version", F.size("token_ids").alias("max_len")).first()
     if first is None:
         raise CrosslakeError(f"gold version {gold_version} is empty: run `crosslake features` on a non-empty silver")
@@ -42,9 +44,14 @@ def plan(lk: Lake, workload: ReviewsWorkload, gold: DataFrame, gold_version: int
         silver = lk.read(workload.table("silver"), version=first.silver_version)
         return silver.join(gold.filter(F.col("split") == split).select("review_id"), "review_id")
 
-    spec = ModelSpec.from_config(cfg.train, vocab_size=max(vocab.values()) + 1, max_len=first.max_len)
+    vocab_size = max(vocab.values()) + 1
+    if cfg.train.text_model == "ngram":
+        spec, network, what = NgramSpec.from_config(cfg.train, vocab_size=vocab_size, max_len=first.max_len), TextNgram, "n-gram model"
+    else:
+        spec, network, what = ModelSpec.from_config(cfg.train, vocab_size=vocab_size, max_len=first.max_len), TextCNN, "CNN"
     return TrainingPlan(
-        encoder=encoder, build_model=lambda: TextCNN(spec), feature_col="token_ids", tcfg=cfg.train, unit="review",
+        encoder=encoder, build_model=lambda: network(spec), feature_col="token_ids", tcfg=cfg.train, unit="review",
+        what=what,
         data={"silver_version": first.silver_version, "vocabulary_version": first.vocab_version},
         config={"features": dataclasses.asdict(cfg.features)},
         baselines=[Baseline("tfidf_logreg", lambda: fit_text_baseline(

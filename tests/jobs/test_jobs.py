@@ -15,6 +15,7 @@ from crosslake import lake
 from crosslake.config import load_config
 from jobs import clean, features, generate, ingest, score, tables, train
 from tests.helpers import LAKE_CORPUS, one_line_error, submit_jvm_options
+from train.scoring import load_scorer
 from train.store import load_model, versions
 
 
@@ -369,17 +370,29 @@ def test_sweep_trains_each_grid_point_records_results_and_promotes_the_best(revi
 
     before = versions(built.model_store, built.models.name)
     assert before == [1, 2]  # the CNN and its TF-IDF baseline (trials store no baselines)
-    assert sweep.main(args("--grid", "lr=0.0005,0.01", "--grid", "batch_size=64", "--promote-best")) == 0
+    # the choice a user of the review workload makes by validation: which network
+    assert sweep.main(args("--grid", "text_model=cnn,ngram", "--grid", "batch_size=64", "--promote-best")) == 0
     out = capsys.readouterr().out
     rows = lake.read_table(spark, built, "sweeps").collect()
     assert len(rows) == 2 and len({r.sweep_id for r in rows}) == 1
-    assert sorted(json.loads(r.params)["lr"] for r in rows) == [0.0005, 0.01]
+    assert sorted(json.loads(r.params)["text_model"] for r in rows) == ["cnn", "ngram"]
     new = sorted(r.model_version for r in rows)
     assert new == [max(before) + 1, max(before) + 2] == versions(built.model_store, built.models.name)[-2:]
+    kinds = {}
     for r in rows:  # each trial is its own stored run with the trial's settings and the same gold version
         meta = load_model(built.model_store, built.models.name, r.model_version).metadata
-        assert meta["config"]["train"]["lr"] == json.loads(r.params)["lr"]
+        assert meta["config"]["train"]["text_model"] == json.loads(r.params)["text_model"]
         assert r.best_val_accuracy == max(h["val_accuracy"] for h in meta["metrics"]["history"])
+        kinds[meta["kind"]] = meta
+    assert set(kinds) == {"text_cnn", "text_ngram"}
+    # one epoch on 300 reviews: the n-gram network starts from the train split's word counts
+    assert kinds["text_ngram"]["metrics"]["test_accuracy"] > 0.75, kinds["text_ngram"]["metrics"]
+    # the n-gram network scores the same in Spark (batch, stream, promotion) and without (the page)
+    scorer = load_scorer(built.model_store, built.models.name, kinds["text_ngram"]["version"])
+    texts = [r.text for r in lake.read_table(spark, built, "silver").orderBy("review_id").limit(40).collect()]
+    rows_in = spark.createDataFrame(list(enumerate(texts)), "i int, text string")
+    in_spark = scorer.score(spark, rows_in).orderBy("i").collect()
+    assert [round(r.probability, 5) for r in in_spark] == [round(float(p), 5) for p in scorer.predict_records(texts)]
     [best] = [r for r in rows if r.best]
     assert best.best_val_accuracy == max(r.best_val_accuracy for r in rows)
     assert registry.aliases(built.model_store, built.models.name)["candidate"] == best.model_version
