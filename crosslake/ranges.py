@@ -80,6 +80,7 @@ RANGES: dict[str, Range] = {
     "features.vocab_size": COUNT,
     "features.min_count": COUNT,
     "features.max_len": COUNT,
+    "features.tokenizer.repeats": NON_NEGATIVE,   # 0: off
     "train.epochs": COUNT,
     "train.batch_size": COUNT,
     "train.lr": POSITIVE,

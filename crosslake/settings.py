@@ -82,10 +82,21 @@ class IngestConfig:
 
 
 @dataclass(frozen=True)
+class TokenizerConfig:
+    """The review workload's tokenizer rules (transforms/tokens.py: TokenizerRules)."""
+    urls: bool
+    mentions: bool
+    hashtags: bool
+    numbers: bool
+    repeats: int
+
+
+@dataclass(frozen=True)
 class FeaturesConfig:
     vocab_size: int
     min_count: int
     max_len: int
+    tokenizer: TokenizerConfig
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from crosslake.config import load_config
 from jobs import clean, features, generate, ingest, models, score, train
 from train import registry
 from train.encoders import TabularEncoder, TextEncoder, from_json
+from transforms.tokens import NO_RULES, TokenizerRules
 from train.promotion import Contender, decide, judged
 from train.scoring import load_scorer
 from train.store import load_metadata, versions
@@ -37,6 +38,22 @@ def test_text_encoder_round_trips_and_matches_the_spark_path(spark):
     assert list(local[0]) == [1, 2, 3, 1, 2]  # "a" unknown (1), then great, film, truly (1), great
     words = {r.id: r.words for r in enc.with_words(df).collect()}
     assert [words[i] for i in range(4)] == [again.words(t) for t in rows]
+
+
+def test_a_text_encoder_keeps_its_tokenizer_rules_and_every_path_applies_them(spark):
+    rules = TokenizerRules(urls=True, mentions=True, hashtags=True, numbers=False, repeats=3)
+    enc = TextEncoder({"xxurl": 2, "xxuser": 3, "sooo": 4, "good": 5, "oscars": 6}, max_len=6, rules=rules)
+    stored = json.loads(enc.to_json())
+    assert stored["tokenizer"]["rules"] == rules.to_dict() and from_json(enc.to_json()) == enc
+    texts = ["@Ann soooooo GOOD http://x.io #Oscars", "sooo good"]
+    local = enc.encode_records(texts)
+    assert [list(map(int, r)) for r in local] == [[3, 4, 5, 2, 6, 0], [4, 5, 0, 0, 0, 0]]
+    df = spark.createDataFrame(list(enumerate(texts)), "id int, text string")
+    assert [r.model_input for r in enc.with_model_input(df).orderBy("id").collect()] == \
+           [list(map(int, r)) for r in local]
+    # an encoder stored before the rules existed reads them as all off: it tokenises as it did
+    del stored["tokenizer"]["rules"]
+    assert from_json(json.dumps(stored)).rules == NO_RULES
 
 
 def test_tabular_encoder_round_trips_and_matches_the_spark_path(spark):

@@ -10,7 +10,7 @@ Two ways to apply the same rules, so that every scorer agrees with training:
     promotion's evaluation), built from the same transforms training used
     (transforms/features.py for text, transforms/tabular.py's with_feature_vector).
 
-Tokenisation is transforms/tokens.py's, in both (the Spark path applies its TOKEN_PATTERN).
+Tokenisation is transforms/tokens.py's, in both (the Spark path applies its rules and TOKEN_PATTERN).
 Versions stored before encoder.json existed are read from their vocabulary.json (text) or
 encoding.json (tabular): `from_legacy`.
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from crosslake.errors import CrosslakeError
-from transforms.tokens import OOV_ID, PAD_ID, TOKEN_PATTERN, ids_of, tokenize
+from transforms.tokens import NO_RULES, OOV_ID, PAD_ID, TOKEN_PATTERN, TokenizerRules, ids_of, tokenize
 
 if TYPE_CHECKING:
     import numpy as np
@@ -43,11 +43,12 @@ class TextEncoder:
     max_len: int
     text_col: str = "text"
     kind: str = "text"
+    rules: TokenizerRules = NO_RULES   # features.tokenizer when the vocabulary was fitted
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, "kind": self.kind, "text_col": self.text_col, "max_len": self.max_len,
                            "tokenizer": {"lowercase": True, "pattern": TOKEN_PATTERN, "pad_id": PAD_ID,
-                                         "oov_id": OOV_ID},
+                                         "oov_id": OOV_ID, "rules": self.rules.to_dict()},
                            "vocabulary": self.vocabulary})
 
     @classmethod
@@ -56,8 +57,9 @@ class TextEncoder:
         if tok.get("pattern", TOKEN_PATTERN) != TOKEN_PATTERN:  # one tokeniser: refuse a model fitted with another
             raise CrosslakeError(f"the model was trained with token pattern {tok['pattern']!r}, this code tokenises "
                                  f"with {TOKEN_PATTERN!r}: re-train it")
+        # an encoder stored before the rules existed tokenised with none of them
         return cls({str(k): int(v) for k, v in data["vocabulary"].items()}, int(data["max_len"]),
-                   data.get("text_col", "text"))
+                   data.get("text_col", "text"), rules=TokenizerRules.from_dict(tok.get("rules")))
 
     # -- Spark-free -------------------------------------------------------------------------
     def text_of(self, record: Any) -> str:
@@ -69,7 +71,7 @@ class TextEncoder:
 
     def words(self, record: Any) -> list[str]:
         """The tokens the model reads: the first max_len."""
-        return tokenize(self.text_of(record))[:self.max_len]
+        return tokenize(self.text_of(record), self.rules)[:self.max_len]
 
     def encode_records(self, records: Iterable[Any]) -> np.ndarray:
         """(n, max_len) int64 token ids, as with_model_input computes them."""
@@ -91,7 +93,7 @@ class TextEncoder:
 
         from transforms.features import with_tokens
 
-        return (df.transform(with_tokens, text_col=self.text_col)
+        return (df.transform(with_tokens, text_col=self.text_col, rules=self.rules)
                 .withColumn("words", F.slice(F.coalesce("tokens", F.array().cast("array<string>")), 1, self.max_len))
                 .drop("tokens"))
 
@@ -99,7 +101,7 @@ class TextEncoder:
         """Adds model_input (array<int> of max_len token ids). Requires: <text_col>."""
         from transforms.features import with_token_ids, with_tokens
 
-        return (df.transform(with_tokens, text_col=self.text_col)
+        return (df.transform(with_tokens, text_col=self.text_col, rules=self.rules)
                 .transform(with_token_ids, vocab=self.vocabulary, max_len=self.max_len)
                 .withColumnRenamed("token_ids", "model_input").drop("tokens", "n_tokens"))
 

@@ -12,14 +12,19 @@ from pyspark.sql.types import ArrayType, IntegerType
 from transforms.reviews import require_columns
 
 # The tokenizer lives in plain Python (transforms/tokens.py) so the review page can use it
-# without Spark; with_tokens applies the same TOKEN_PATTERN here.
-from transforms.tokens import OOV_ID, PAD_ID, TOKEN_PATTERN, ids_of, token_ids  # noqa: F401  (re-exported)
+# without Spark; with_tokens applies the same rules and TOKEN_PATTERN here.
+from transforms.tokens import (NO_RULES, OOV_ID, PAD_ID, TOKEN_PATTERN, TokenizerRules, ids_of,  # noqa: F401
+                               token_ids)  # (re-exported)
 
 
-def with_tokens(df: DataFrame, *, text_col: str = "text") -> DataFrame:
-    """Lower-cased word tokens, in order. Requires: <text_col>. Adds: tokens (array<string>)."""
+def with_tokens(df: DataFrame, *, text_col: str = "text", rules: TokenizerRules = NO_RULES) -> DataFrame:
+    """Lower-cased word tokens, in order, after the tokenizer's rules. Requires: <text_col>.
+    Adds: tokens (array<string>)."""
     require_columns(df, text_col)
-    return df.withColumn("tokens", F.regexp_extract_all(F.lower(F.col(text_col)), F.lit(TOKEN_PATTERN), F.lit(0)))
+    text = F.lower(F.col(text_col))
+    for pattern, _python, java in rules.steps():
+        text = F.regexp_replace(text, F.lit(pattern), F.lit(java))
+    return df.withColumn("tokens", F.regexp_extract_all(text, F.lit(TOKEN_PATTERN), F.lit(0)))
 
 
 def vocabulary(tokens_df: DataFrame, *, size: int, min_count: int) -> DataFrame:

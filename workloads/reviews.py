@@ -8,6 +8,7 @@ imported only where a suite is built, so `crosslake generate` stays light.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.errors import CrosslakeError
 from transforms.features import vocabulary, with_token_ids, with_tokens
+from transforms.tokens import TokenizerRules
 from transforms.quality import filter_failed, filter_passed, with_failed_checks
 from transforms.reviews import (
     feedback_training_rows, filter_duplicates, review_checks, select_silver, with_clean_text, with_conflict_checks,
@@ -127,7 +129,11 @@ class ReviewsWorkload(Workload):
     # ---- features -------------------------------------------------------------------
     def labelled(self, silver: DataFrame) -> DataFrame:
         """Unlabelled rows (unsup) are not model-ready training data: they stay in silver."""
-        return silver.filter(F.col("split").isin(*LABELLED_SPLITS)).transform(with_tokens)
+        return silver.filter(F.col("split").isin(*LABELLED_SPLITS)).transform(with_tokens, rules=self.tokenizer_rules())
+
+    def tokenizer_rules(self) -> TokenizerRules:
+        """features.tokenizer: the rules the vocabulary is fitted with and the encoder stores."""
+        return TokenizerRules.from_dict(dataclasses.asdict(self.cfg.features.tokenizer))
 
     def fit_encoder(self, labelled: DataFrame, silver_version: int) -> tuple[list, Any]:
         """The vocabulary, from the train split only (nothing learnt from validation or test)."""

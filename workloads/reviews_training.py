@@ -36,7 +36,7 @@ def plan(lk: Lake, workload: ReviewsWorkload, gold: DataFrame, gold_version: int
         raise CrosslakeError(f"gold version {gold_version} is empty: run `crosslake features` on a non-empty silver")
     vocab = {r.token: r.id for r in lk.read(workload.table("features"), version=first.vocab_version)
              .select("token", "id").collect()}
-    encoder = TextEncoder(vocab, first.max_len)
+    encoder = TextEncoder(vocab, first.max_len, rules=workload.tokenizer_rules())
 
     def texts(split: str) -> DataFrame:
         # the baseline reads the texts of gold's rows (silver at gold's silver version): the same
