@@ -12,13 +12,14 @@ from pyspark.sql import functions as F
 
 from crosslake import lake
 from crosslake.config import load_config
+from crosslake.errors import CrosslakeError
 from jobs import clean, features, generate, ingest, models, score, train
 from train import registry
 from train.encoders import TabularEncoder, TextEncoder, from_json
-from transforms.tokens import NO_RULES, TokenizerRules
 from train.promotion import Contender, decide, judged
 from train.scoring import load_scorer
 from train.store import load_metadata, versions
+from transforms.tokens import NO_RULES, TokenizerRules
 
 LAKE_ROOTS: dict[str, str] = {}
 TEXTS = ["A GREAT film, truly great!", "dull... and boring; isn't it?", "", "Ünïcode café 42 don't", None]
@@ -52,6 +53,9 @@ def test_a_text_encoder_keeps_its_tokenizer_rules_and_every_path_applies_them(sp
     assert [r.model_input for r in enc.with_model_input(df).orderBy("id").collect()] == \
            [list(map(int, r)) for r in local]
     # an encoder stored before the rules existed reads them as all off: it tokenises as it did
+    newer = {**stored, "tokenizer": {**stored["tokenizer"], "rules": {**rules.to_dict(), "emoji": True}}}
+    with pytest.raises(CrosslakeError, match="tokenizer rule.s. emoji that this code does not apply"):
+        from_json(json.dumps(newer))  # a rule this code does not know: refused, not silently dropped
     del stored["tokenizer"]["rules"]
     assert from_json(json.dumps(stored)).rules == NO_RULES
 

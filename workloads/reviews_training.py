@@ -29,8 +29,6 @@ def plan(lk: Lake, workload: ReviewsWorkload, gold: DataFrame, gold_version: int
     from train.model import ModelSpec, NgramSpec, TextCNN, TextNgram
 
     cfg = lk.cfg
-    if cfg.train.text_model not in ("cnn", "ngram"):
-        raise CrosslakeError(f"train.text_model must be cnn or ngram, got '{cfg.train.text_model}'")
     first = gold.select("vocab_version", "silver_version", F.size("token_ids").alias("max_len")).first()
     if first is None:
         raise CrosslakeError(f"gold version {gold_version} is empty: run `crosslake features` on a non-empty silver")

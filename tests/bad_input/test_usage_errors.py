@@ -84,6 +84,8 @@ PARSER_CASES = {
     "promote_bad_version": (["models", "promote", "latest"], "promote takes a version number or 'candidate'"),
     "sweep_lr_zero": (["sweep", "--grid", "lr=0.001,0"], "--grid lr=0.001,0: train.lr must be > 0 (got 0.0)"),
     "sweep_epochs_word": (["sweep", "--grid", "epochs=2,many"], "'train.epochs' must be int, got 'many'"),
+    "sweep_unknown_network": (["sweep", "--grid", "text_model=cnn,rnn"],
+                              "--grid text_model=cnn,rnn: train.text_model must be one of cnn, ngram (got 'rnn')"),
 }
 
 
@@ -137,6 +139,10 @@ SETTING_CASES = {
     "retention_negative": (["maintain", "--set", "maintenance.vacuum_retention_hours=-1"],
                            "maintenance.vacuum_retention_hours must be >= 0 (got -1)"),
     "wrong_type": (["train", "--set", "train.epochs=abc"], "'train.epochs' must be int, got 'abc'"),
+    "unknown_network": (["train", "--set", "train.text_model=lstm"],
+                        "train.text_model must be one of cnn, ngram (got 'lstm')"),
+    "tokenizer_repeats_negative": (["features", "--set", "features.tokenizer.repeats=-1"],
+                                   "features.tokenizer.repeats must be >= 0 (got -1)"),
     "unknown_key": (["train", "--set", "train.epoch=3"], "unknown key(s) epoch in 'train'"),
     "value_not_yaml": (["train", "--set", "train.epochs=%x"], "--set train.epochs=%x: the value is not valid YAML"),
     "not_key_value": (["train", "--set", "epochs"], "--set expects section.key=value, got 'epochs'"),
