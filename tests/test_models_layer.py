@@ -3,7 +3,9 @@ as model versions, promotion picking the best on the frozen test set."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,7 @@ from train.promotion import Contender, decide, judged
 from train.scoring import load_scorer
 from train.store import load_metadata, versions
 from transforms.tokens import NO_RULES, TokenizerRules
+from workloads.reviews_training import gold_rules
 
 LAKE_ROOTS: dict[str, str] = {}
 TEXTS = ["A GREAT film, truly great!", "dull... and boring; isn't it?", "", "Ünïcode café 42 don't", None]
@@ -177,6 +180,24 @@ def test_training_stores_the_baseline_as_a_version_with_its_encoder_and_explanat
         assert Path(plots[-1]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     scorer = load_scorer(store, name, 2)
     assert scorer.encoder == load_scorer(store, name, 1).encoder  # the same encoder.json
+
+
+def test_the_encoder_stores_the_tokenizer_rules_gold_was_cut_by_not_those_configured_later(weak, spark, caplog):
+    vocab = lake.read_table(spark, weak, "vocabulary")
+    recorded = {r.tokenizer for r in vocab.select("tokenizer").distinct().collect()}
+    configured = TokenizerRules.from_dict(dataclasses.asdict(weak.features.tokenizer))
+    assert recorded == {json.dumps(configured.to_dict(), sort_keys=True)}
+    assert load_scorer(weak.model_store, weak.models.name, 1).encoder.rules == configured
+    # `train` alone after features.tokenizer changed: gold's rules, and a warning that says so
+    changed = dataclasses.replace(configured, urls=not configured.urls)
+    with caplog.at_level(logging.WARNING):
+        assert gold_rules(vocab, changed, 0) == configured
+    assert "the model keeps gold's rules; run `crosslake features` first" in caplog.text
+    # a vocabulary written before the rules were recorded: the configured ones (as then)
+    assert gold_rules(vocab.drop("tokenizer"), changed, 0) == changed
+    mixed = vocab.withColumn("tokenizer", F.when(F.col("id") == 2, F.lit("{}")).otherwise(F.col("tokenizer")))
+    with pytest.raises(CrosslakeError, match="records 2 sets of tokenizer rules"):
+        gold_rules(mixed, configured, 0)
 
 
 def test_a_weak_candidate_loses_to_its_baseline_which_is_promoted_and_serves(weak, spark, capsys):

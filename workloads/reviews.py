@@ -9,6 +9,7 @@ imported only where a suite is built, so `crosslake generate` stays light.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,10 +137,13 @@ class ReviewsWorkload(Workload):
         return TokenizerRules.from_dict(dataclasses.asdict(self.cfg.features.tokenizer))
 
     def fit_encoder(self, labelled: DataFrame, silver_version: int) -> tuple[list, Any]:
-        """The vocabulary, from the train split only (nothing learnt from validation or test)."""
+        """The vocabulary, from the train split only (nothing learnt from validation or test),
+        each row with the tokenizer rules it was cut by (JSON): training stores those in the
+        encoder, whatever features.tokenizer says by then."""
         f = self.cfg.features
         vocab_df = (vocabulary(labelled.filter(F.col("split") == "train"), size=f.vocab_size, min_count=f.min_count)
-                    .withColumn("silver_version", F.lit(silver_version)))
+                    .withColumn("silver_version", F.lit(silver_version))
+                    .withColumn("tokenizer", F.lit(json.dumps(self.tokenizer_rules().to_dict(), sort_keys=True))))
         rows = vocab_df.collect()
         if not rows:
             raise CrosslakeError(f"{self.table('silver')} version {silver_version} has no train-split tokens to "
