@@ -144,8 +144,9 @@ def check_ranges(cfg: Config, overrides: list[str] | tuple[str, ...], conf: Path
             each = " each" if isinstance(value, list) else ""
             raise ConfigError(f"{path} must{each} be {rng} (got {value!r}): "
                               f"{_fix_hint(conf, cfg.profile, overrides, path)}")
-    if (problem := train_setting_problem("text_model", cfg.train.text_model, "train.text_model")) is not None:
-        raise ConfigError(f"{problem}: {_fix_hint(conf, cfg.profile, overrides, 'train.text_model')}")
+    for key in TRAIN_CHOICES:
+        if (problem := train_setting_problem(key, getattr(cfg.train, key), f"train.{key}")) is not None:
+            raise ConfigError(f"{problem}: {_fix_hint(conf, cfg.profile, overrides, f'train.{key}')}")
     for name, ds in cfg.datasets.items():  # overrides of train: for one dataset
         for key, value in ds.train.items():
             path = f"datasets.{name}.train.{key}"
@@ -153,7 +154,10 @@ def check_ranges(cfg: Config, overrides: list[str] | tuple[str, ...], conf: Path
                 raise ConfigError(f"{problem}: {_fix_hint(conf, cfg.profile, overrides, path)}")
 
 
-TEXT_MODELS = ("cnn", "ngram")  # train.text_model: the review workload's networks (train/model.py)
+TRAIN_CHOICES = {
+    "text_model": ("cnn", "ngram"),        # the review workload's networks (train/model.py)
+    "class_weight": ("none", "balanced"),  # train/loop.py
+}
 
 
 def train_setting_problem(key: str, value: Any, where: str) -> str | None:
@@ -166,8 +170,8 @@ def train_setting_problem(key: str, value: Any, where: str) -> str | None:
         value = coerce(hints[key], value, where)
     except ConfigError as exc:
         return str(exc)
-    if key == "text_model" and value not in TEXT_MODELS:
-        return f"{where} must be one of {', '.join(TEXT_MODELS)} (got {value!r})"
+    if key in TRAIN_CHOICES and value not in TRAIN_CHOICES[key]:
+        return f"{where} must be one of {', '.join(TRAIN_CHOICES[key])} (got {value!r})"
     rng = RANGES.get(f"train.{key}")
     values = value if isinstance(value, list) else [value]
     if rng is not None and any(isinstance(v, (int, float)) and not (math.isfinite(v) and v in rng) for v in values):

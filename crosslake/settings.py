@@ -119,6 +119,7 @@ class TrainConfig:
     text_model: str = "cnn"   # the review workload's network: cnn (text_cnn) | ngram (text_ngram)
     ngram_buckets: int = 262144  # text_ngram: hashed word-pair slots
     nb_alpha: float = 1.0     # text_ngram: smoothing of the naive-Bayes log-count ratios
+    class_weight: str = "none"  # none | balanced: each class weighs in the loss as if both were equally common
 
 
 @dataclass(frozen=True)

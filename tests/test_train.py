@@ -165,6 +165,30 @@ def test_early_stopping_ends_the_run_when_validation_stops_improving():
     assert result.best_epoch == 1 and result.stopped_early == 3 and len(result.history) == 3
 
 
+def test_balanced_class_weight_lifts_the_rare_class_recall_and_needs_both_classes():
+    from train.loop import balanced_pos_weight
+    from train.model import MLPSpec, TabularMLP
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(2000, 1, generator=g)
+    y = (torch.rand(2000, generator=g) < torch.sigmoid(2.0 * x[:, 0] - 3.0)).float()  # ~10% positive
+    feeder = ListFeeder({"train": (x, y), "validation": (x, y)})
+    assert balanced_pos_weight(feeder) == pytest.approx(float((y == 0).sum() / y.sum()))
+    recall = {}
+    for weight in ("none", "balanced"):
+        torch.manual_seed(0)
+        model = TabularMLP(MLPSpec(in_dim=1, hidden=(), dropout=0.0))  # a logistic regression
+        fit(model, feeder, cfg(epochs=6, lr=0.05, class_weight=weight), torch.device("cpu"))
+        with torch.no_grad():
+            said = model(x) > 0
+        recall[weight] = float(said[y == 1].float().mean())
+    assert recall["none"] < 0.5 < recall["balanced"]  # the rare class is mostly missed unless it weighs more
+    one_class = ListFeeder({"train": (x, torch.zeros(2000)), "validation": (x, y)})
+    with pytest.raises(CrosslakeError, match="needs both classes in the train split"):
+        fit(TabularMLP(MLPSpec(in_dim=1, hidden=(), dropout=0.0)), one_class, cfg(class_weight="balanced"),
+            torch.device("cpu"))
+
+
 def test_curves_png_is_a_picture_of_the_history():
     from train.curves import curves_png
 
@@ -238,28 +262,37 @@ def test_store_refuses_tampered_truncated_or_missing_models(tmp_path):
         load_model(tmp_path, "m", 7)
 
 
-def test_petastorm_feeder_delivers_every_row_each_epoch_and_cleans_up(spark, tmp_path):
-    from train.petastorm_feeder import OWNER_FILE, PetastormFeeder
+def test_petastorm_feeder_delivers_every_row_each_epoch_and_cleans_up(spark, tmp_path, monkeypatch):
+    from train import petastorm_feeder
+    from train.petastorm_feeder import OWNER_FILE, PetastormFeeder, row_groups
 
     # a cache left by a killed run (its process is gone) must be removed on start
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     stale = tmp_path / "cache" / "killed-run"
     stale.mkdir(parents=True)
     (stale / OWNER_FILE).write_text(dead.stdout.strip())
-    rows = [([i % 7 + 2] * 6, i % 2) for i in range(203)]
-    df = spark.createDataFrame(rows, "token_ids array<int>, label int")
+    monkeypatch.setattr(petastorm_feeder, "ROW_GROUP_BYTES", 1024)  # several row groups for 203 rows
+    rows = [([i, i % 7 + 2, 0, 0, 0, 0], i % 2) for i in range(203)]
+    df = spark.createDataFrame(rows, "token_ids array<int>, label int").repartition(2)
     splits = {"train": df, "validation": df.limit(17)}
     with PetastormFeeder(spark, splits, cache_root=str(tmp_path / "cache"), run_id="r1", batch_size=16,
                          workers=1, seed=0) as feeder:
         assert not stale.exists()
         assert (tmp_path / "cache" / "r1" / OWNER_FILE).read_text() == str(os.getpid())
-        for epoch in (1, 2):
+        assert len(row_groups(feeder.for_process().converters["train"].file_urls)) > 2
+        orders = {}
+        for epoch in (1, 2, 1):
             got = list(feeder.batches("train", shuffle=True, epoch=epoch))
-            assert sum(len(y) for _, y in got) == 203
+            assert [len(y) for _, y in got] == [16] * 12 + [11]
             ids = torch.cat([x for x, _ in got])
-            assert ids.dtype == torch.int64 and ids.shape == (203, 6)
-            # contents, not only counts: every (id, label) pair of the table comes back once
-            pairs = sorted((int(x[0]), int(y)) for xb, yb in got for x, y in zip(xb, yb))
-            assert pairs == sorted((r[0][0], r[1]) for r in rows)
-        assert feeder.rows("validation") == 17
+            assert ids.dtype == torch.int32 and ids.shape == (203, 6)  # widened to int64 on the device
+            # contents, not only counts: every row of the table comes back once, with its label
+            assert sorted((tuple(map(int, x)), int(y)) for xb, yb in got for x, y in zip(xb, yb)) == \
+                   sorted((tuple(r[0]), r[1]) for r in rows)
+            order = [int(i) for i in ids[:, 0]]
+            assert orders.setdefault(epoch, order) == order  # (seed, epoch) decide the order: a resumed run
+        assert orders[1] != orders[2] and orders[1] != sorted(orders[1])  # rows shuffled, across row groups
+        assert len({i // 100 for i in orders[1][:16]}) > 1
+        stored = [int(x[0]) for xb, _ in feeder.batches("validation", shuffle=False, epoch=1) for x in xb]
+        assert len(stored) == feeder.rows("validation") == 17
     assert not (tmp_path / "cache" / "r1").exists()

@@ -11,6 +11,7 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 
+from crosslake.errors import CrosslakeError
 from train.checkpoint import Checkpoints
 from train.config import TrainConfig
 from train.feeder import Feeder
@@ -44,18 +45,24 @@ def _autocast(device: torch.device):
 
 def to_device(ids: torch.Tensor, labels: torch.Tensor, device: torch.device) -> Batch:
     """Move a batch to the device. On a GPU, from page-locked (pinned) host memory, so the
-    copy runs asynchronously (non_blocking) while the previous step computes."""
-    if device.type != "cuda":
-        return ids, labels
-    return ids.pin_memory().to(device, non_blocking=True), labels.pin_memory().to(device, non_blocking=True)
+    copy runs asynchronously (non_blocking) while the previous step computes. Token ids
+    travel in the width they were stored in (int32: half the bytes) and are widened to the
+    int64 the embeddings index with on the device."""
+    if device.type == "cuda":
+        ids, labels = ids.pin_memory().to(device, non_blocking=True), labels.pin_memory().to(device, non_blocking=True)
+    return (ids.long() if not ids.is_floating_point() and ids.dtype != torch.int64 else ids), labels
 
 
 def train_one_epoch(
     model: nn.Module, batches: Iterable[Batch], optimizer: torch.optim.Optimizer, device: torch.device,
-    *, on_batch: Callable[[int], None] | None = None,
+    *, on_batch: Callable[[int], None] | None = None, pos_weight: float | None = None,
 ) -> Metrics:
+    """One pass over `batches`; with pos_weight, a positive row's loss counts that many
+    times (class_weight: balanced). The loss reported is the unweighted one."""
     model.train()
     loss_fn = nn.BCEWithLogitsLoss(reduction="sum")
+    weighted = nn.BCEWithLogitsLoss(reduction="sum", pos_weight=torch.tensor(pos_weight, device=device)) \
+        if pos_weight is not None else loss_fn
     total_loss, correct, rows = 0.0, 0, 0
     for ids, labels in batches:
         ids, labels = to_device(ids, labels, device)
@@ -63,7 +70,7 @@ def train_one_epoch(
         with _autocast(device):
             logits = model(ids)
         loss = loss_fn(logits.float(), labels)
-        (loss / len(labels)).backward()
+        ((weighted(logits.float(), labels) if pos_weight is not None else loss) / len(labels)).backward()
         optimizer.step()
         total_loss += loss.item()
         correct += ((logits > 0).float() == labels).sum().item()
@@ -127,6 +134,7 @@ def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device
         # a model that learns counts from the data before its weights (text_ngram's ratios):
         # one pass over the train split (a resumed run has them in its checkpoint)
         observer(feeder.batches("train", shuffle=False, epoch=0))
+    pos_weight = balanced_pos_weight(feeder, reduce) if cfg.class_weight == "balanced" else None
     for epoch in range(start, cfg.epochs + 1):
         tick = progress(f"epoch {epoch}/{cfg.epochs}", feeder.rows("train")) if progress else None
 
@@ -136,7 +144,7 @@ def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device
                 tick(n)
 
         train_m = train_one_epoch(model, feeder.batches("train", shuffle=True, epoch=epoch), optimizer, device,
-                                  on_batch=on_batch)
+                                  on_batch=on_batch, pos_weight=pos_weight)
         val_m = evaluate(model, feeder.batches("validation", shuffle=False, epoch=epoch), device)
         if reduce:
             train_m, val_m = reduce(train_m), reduce(val_m)
@@ -159,3 +167,23 @@ def fit(model: nn.Module, feeder: Feeder, cfg: TrainConfig, device: torch.device
     if best_state is not None:
         model.load_state_dict(best_state)
     return result
+
+
+def balanced_pos_weight(feeder: Feeder, reduce: Callable[[Metrics], Metrics] | None = None) -> float:
+    """n_negative / n_positive over the train split (one pass over its labels): the weight that
+    makes both classes count alike in the loss. In a data-parallel run, over every process's
+    shard (`reduce` averages a Metrics by rows: its accuracy field carries the positive share)."""
+    positives, rows = 0.0, 0
+    for _ids, labels in feeder.batches("train", shuffle=False, epoch=0):
+        positives += float(labels.sum())
+        rows += len(labels)
+    share = Metrics(0.0, positives / max(rows, 1), rows)
+    if reduce:
+        share = reduce(share)
+    if not 0.0 < share.accuracy < 1.0:
+        raise CrosslakeError(f"train.class_weight balanced needs both classes in the train split (positive share "
+                         f"{share.accuracy:.3f}); set train.class_weight: none")
+    pos_weight = (1.0 - share.accuracy) / share.accuracy
+    log.info("class_weight balanced: %.1f%% of train rows are positive, a positive row weighs %.3f",
+             100 * share.accuracy, pos_weight)
+    return pos_weight

@@ -141,6 +141,8 @@ SETTING_CASES = {
     "wrong_type": (["train", "--set", "train.epochs=abc"], "'train.epochs' must be int, got 'abc'"),
     "unknown_network": (["train", "--set", "train.text_model=lstm"],
                         "train.text_model must be one of cnn, ngram (got 'lstm')"),
+    "class_weight_unknown": (["train", "--set", "train.class_weight=auto"],
+                             "train.class_weight must be one of none, balanced (got 'auto')"),
     "tokenizer_repeats_negative": (["features", "--set", "features.tokenizer.repeats=-1"],
                                    "features.tokenizer.repeats must be >= 0 (got -1)"),
     "unknown_key": (["train", "--set", "train.epoch=3"], "unknown key(s) epoch in 'train'"),
