@@ -23,7 +23,8 @@ class Feeder(Protocol):
         """Rows in `split`: what one epoch must deliver."""
 
     def batches(self, split: str, *, shuffle: bool, epoch: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """One pass over `split` as (token_ids int64 [B, L], labels float32 [B]) batches."""
+        """One pass over `split` as (features [B, L], labels float32 [B]) batches: token ids
+        as integers (int32 or int64; the loop widens them on the device), or float32 vectors."""
 
 
 def checked(batches: Iterator[tuple[torch.Tensor, torch.Tensor]], *, expected: int, what: str):

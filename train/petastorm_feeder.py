@@ -1,7 +1,9 @@
 """Petastorm behind the Feeder interface: a pinned Delta version -> PyTorch batches.
 
-`make_spark_converter` materialises each split once as Parquet in a cache folder;
-`make_torch_dataloader` streams it. The converters' caches are deleted on exit (also
+`make_spark_converter` materialises each split once as Parquet in a cache folder; each
+epoch reads those files with pyarrow, a row group at a time, the list column of ids
+reshaped as one array (petastorm's own `make_torch_dataloader` builds a Python tuple per
+row: about a tenth of the speed, bench/feeder_throughput.py). The converters' caches are deleted on exit (also
 after an error), and caches left behind by killed runs are removed on the next start.
 """
 
@@ -9,13 +11,18 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import shutil
+import threading
 import time
 import warnings
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 import torch
 from pyspark.sql import DataFrame, SparkSession
 
@@ -52,7 +59,8 @@ class PetastormFeeder:
             for split, df in self.splits.items():
                 features = df.select(self.feature_col, "label")
                 self._rows[split] = features.count()
-                self._converters[split] = make_spark_converter(features)
+                self._converters[split] = make_spark_converter(features,
+                                                               parquet_row_group_size_bytes=ROW_GROUP_BYTES)
                 log.info("petastorm: %s split cached (%d rows)", split, self._rows[split])
         except BaseException:
             self.__exit__(None, None, None)
@@ -110,20 +118,118 @@ class ConverterFeeder:
                        what=f"split '{split}', epoch {epoch}")
 
     def _stream(self, split: str, shuffle: bool, epoch: int):
-        # petastorm's row shuffling buffer draws from numpy's global RNG. Seeding it from
-        # (seed, epoch) makes every epoch's order a function of those two alone, so a run
-        # resumed from a checkpoint sees exactly the batches an undisturbed run would.
-        np.random.seed((self.seed * 1_000_003 + epoch) % 2**32)
-        loader_cm = self.converters[split].make_torch_dataloader(
-            batch_size=self.batch_size, num_epochs=1, workers_count=self.workers,
-            shuffling_queue_capacity=64 * self.batch_size if shuffle else 0,
-            shuffle_row_groups=shuffle, seed=self.seed + epoch,
-        )
-        with loader_cm as loader:
-            for batch in loader:
-                x = batch[self.feature_col]
-                # token ids feed an embedding (int64); feature vectors feed linear layers (float32)
-                yield (x.float() if x.is_floating_point() else x.long()), batch["label"].float()
+        """One epoch read straight from the Parquet files petastorm materialised: row groups
+        in a seeded random order, read ahead by a thread, their rows shuffled across a buffer
+        of SHUFFLE_GROUPS row groups, cut into batches. The order is a function of (seed,
+        epoch) alone, so a run resumed from a checkpoint sees exactly the batches an
+        undisturbed run would."""
+        rng = np.random.default_rng([self.seed, epoch])
+        units = row_groups(self.converters[split].file_urls)
+        if shuffle:
+            units = [units[i] for i in rng.permutation(len(units))]
+        columns = [self.feature_col, "label"]
+        held_x: list[np.ndarray] = []
+        held_y: list[np.ndarray] = []
+        held = 0
+        for n, (x, y) in enumerate(read_ahead(units, columns, depth=max(1, self.workers)), start=1):
+            held_x.append(x)
+            held_y.append(y)
+            held += len(y)
+            last = n == len(units)
+            if not last and (held < self.batch_size or (shuffle and len(held_x) < SHUFFLE_GROUPS)):
+                continue
+            x, y = np.concatenate(held_x), np.concatenate(held_y)
+            if shuffle:
+                order = rng.permutation(len(y))
+                x, y = x[order], y[order]
+            cut = len(y) if last else len(y) - len(y) % self.batch_size
+            for i in range(0, cut, self.batch_size):
+                yield _tensors(x[i:i + self.batch_size], y[i:i + self.batch_size])
+            held_x, held_y = ([x[cut:]], [y[cut:]]) if cut < len(y) else ([], [])
+            held = len(y) - cut
+
+
+SHUFFLE_GROUPS = 8              # row groups whose rows are shuffled together
+ROW_GROUP_BYTES = 4 * 1024 ** 2  # petastorm writes 32 MiB row groups by default: a small split is then one group
+
+
+def row_groups(file_urls: list[str]) -> list[tuple[str, int]]:
+    """Every (file, row group) of the materialised split, in file order."""
+    units = []
+    for url in sorted(file_urls):
+        with _open(url) as f:
+            units += [(url, i) for i in range(f.metadata.num_row_groups)]
+    return units
+
+
+def _open(url: str) -> pq.ParquetFile:
+    fs, path = pafs.FileSystem.from_uri(url)
+    return pq.ParquetFile(fs.open_input_file(path))
+
+
+def read_ahead(units: list[tuple[str, int]], columns: list[str], *, depth: int):
+    """(features, labels) numpy arrays per row group, read by a thread up to `depth` groups
+    ahead of the consumer (pyarrow decodes without the GIL). An error in the thread is
+    raised in the consumer; a consumer that stops early stops the thread."""
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        files: dict[str, pq.ParquetFile] = {}
+        try:
+            for url, i in units:
+                f = files.get(url) or files.setdefault(url, _open(url))
+                table = f.read_row_group(i, columns=columns)
+                if not put((matrix(table.column(columns[0])), table.column(columns[1]).to_numpy())):
+                    return
+        except BaseException as err:  # handed to the consumer, which raises it
+            put(err)
+        finally:
+            for f in files.values():
+                f.close()
+
+    thread = threading.Thread(target=read, name="feeder-read-ahead", daemon=True)
+    thread.start()
+    try:
+        for _ in units:
+            item = out.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+def matrix(column: pa.ChunkedArray) -> np.ndarray:
+    """A list column of equal-length rows as one (rows, length) array, without a Python
+    object per row: the flattened values reshaped (rows of unequal length are stacked)."""
+    arr = column.combine_chunks()
+    if len(arr) == 0:
+        return np.zeros((0, 0), dtype=np.int32)
+    offsets = np.asarray(arr.offsets)
+    widths = np.diff(offsets)
+    if (widths == widths[0]).all() and arr.null_count == 0:
+        return arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), int(widths[0]))
+    return np.stack(arr.to_numpy(zero_copy_only=False))
+
+
+def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids stay in their stored width (int32; the loop widens them on the device);
+    feature vectors become float32; labels float32."""
+    features = torch.from_numpy(x)
+    if features.is_floating_point():
+        features = features.float()
+    return features, torch.from_numpy(y).float()
 
 
 def clean_stale_caches(cache_root: Path) -> None:
