@@ -32,6 +32,7 @@ BENCHMARKS = {  # name -> the script and its arguments (the sizes BENCHMARKS.md 
     "etl_scale_reviews": ["bench/etl_scale.py", "--base", "3000"],
     "etl_scale_loans": ["bench/etl_scale.py", "--dataset", "loans", "--base", "10000"],
     "feeder_throughput": ["bench/feeder_throughput.py", "--rows", "20000"],
+    "gpu_train": ["bench/gpu_train.py"],  # after the feeder: it sets the feeder's rate against the step
     "scoring": ["bench/scoring.py"],
     "threads": ["bench/threads.py"],
     "real_data": ["bench/real_data.py"],
@@ -165,19 +166,53 @@ def etl_section(r: dict) -> list[str]:
 def feeder_section(r: dict) -> list[str]:
     f = r["figures"]
     rate = f["samples_per_s"]
-    return ["## Feeder throughput: `bench/feeder_throughput.py`", when(r, f"bench/feeder_throughput.py --rows "
-            f"{f['rows']}"),
-            f"{f['rows']:,} gold-shaped rows ({f['max_len']} token ids + label), batch {r['batch_size']}, "
-            f"{r['workers']} petastorm reader threads, {r['torch_threads']} torch threads: one epoch through the "
-            "petastorm feeder as training reads it, the same Parquet files read directly with pyarrow (the upper "
-            "bound), and the CNN's training step on batches already in memory.", "",
-            "| path | samples/s | vs pyarrow | vs training step |", "|---|---:|---:|---:|",
-            *(f"| {name} | {rate[name]:,.0f} | {rate[name] / rate['pyarrow']:.3f} | "
-              f"{rate[name] / rate['train step']:.1f} |" for name in ("pyarrow", "petastorm", "train step")), "",
-            f"- On this CPU the feeder delivers **{rate['petastorm'] / rate['train step']:.1f}x** what the training "
-            f"step consumes; it reaches {rate['petastorm'] / rate['pyarrow']:.0%} of a direct pyarrow read (it "
-            "decodes row by row in Python). On a GPU the step would be 10-100x faster and the feeder would set the "
-            "pace: not measured, no GPU was lent.", ""]
+    ref = "pyarrow_shuffled" if "pyarrow_shuffled" in rate else "pyarrow"  # results before the like-for-like read
+    names = [n for n in ("pyarrow_shuffled", "petastorm", "petastorm_dataloader", "pyarrow", "train step") if n in rate]
+    what = {"pyarrow_shuffled": "the same files read directly with pyarrow, shuffled the same way (the reference)",
+            "petastorm": "PetastormFeeder, as `crosslake train` reads gold",
+            "petastorm_dataloader": "petastorm's own `make_torch_dataloader` (a Python tuple per row; the feeder "
+                                    "before)",
+            "pyarrow": "the files read in order through numpy objects per row (the earlier reference)",
+            "train step": "the CNN's forward + backward + step on batches already in memory"}
+    out = ["## Feeder throughput: `bench/feeder_throughput.py`", when(r, f"bench/feeder_throughput.py --rows "
+           f"{f['rows']}"),
+           f"{f['rows']:,} gold-shaped rows ({f['max_len']} token ids + label), batch {r['batch_size']}, "
+           f"{r['workers']} read-ahead row groups, {r['torch_threads']} torch threads; one shuffled epoch each.", "",
+           f"| path | what | samples/s | vs {ref} | vs training step |", "|---|---|---:|---:|---:|",
+           *(f"| {name} | {what[name]} | {rate[name]:,.0f} | {rate[name] / rate[ref]:.2f} | "
+             f"{rate[name] / rate['train step']:.1f} |" for name in names), ""]
+    if "petastorm_dataloader" in rate:
+        out += [f"- The feeder reaches **{rate['petastorm'] / rate[ref]:.2f}x** an equally shuffling direct pyarrow "
+                f"read and {rate['petastorm'] / rate['petastorm_dataloader']:.1f}x petastorm's row-by-row loader; "
+                f"it delivers {rate['petastorm'] / rate['train step']:.0f}x what one CPU training step consumes. "
+                "A GPU step is 10-100x faster than this CPU's: the GPU ratio waits for a lent GPU "
+                "(bench/gpu_train.py).", ""]
+    return out
+
+
+def gpu_section(r: dict) -> list[str]:
+    f = r["figures"]
+    gpu = f.get("gpu")
+    out = ["## Training step on CPU and GPU, without Spark: `bench/gpu_train.py`", when(r, "bench/gpu_train.py"),
+           f"The `local` profile's CNN on in-memory token tensors of the full-size corpus's shape ({f['rows']:,} x "
+           f"{f['max_len']} ids), batch {f['batch_size']}, through train/loop.py's `train_one_epoch` (torch "
+           f"{f['torch']}). Needs only torch and train/, so it runs on a GPU machine without Java.", "",
+           "| | samples/s |", "|---|---:|",
+           f"| CPU, {f['cpu_threads']} threads | {f['cpu_samples_per_s']:,.0f} |"]
+    if gpu:
+        out += [f"| {gpu['name']}, bf16 autocast, epoch {i} | {v:,.0f} |"
+                for i, v in enumerate(gpu["samples_per_s_per_epoch"], 1)]
+    fed = f.get("feeder_samples_per_s")
+    if fed:
+        out.append(f"| the feeder on this repository's CPU ({fed['date']}) | {fed['value']:,.0f} |")
+    out.append("")
+    if gpu:
+        out.append(f"- The GPU trains {gpu['vs_cpu']:.0f}x faster than this CPU; the feeder delivers "
+                   f"{f['feeder_vs_step']:.1f}x what one GPU step consumes.")
+    else:
+        out.append("- No GPU was lent to the task that ran this: the GPU figures and the ratio \"feeder vs GPU step\" "
+                   "stay open. Run `python bench/gpu_train.py` on a CUDA machine to fill them.")
+    return out + [""]
 
 
 def scoring_section(r: dict) -> list[str]:
@@ -241,23 +276,28 @@ def real_data_section(r: dict) -> list[str]:
            "every contender on the frozen test set; `minus the winner` is its accuracy minus the winner's with a 95% "
            "paired bootstrap interval (an interval that reaches above zero means: not worse beyond noise).", ""]
     for name, d in f.items():
-        again = (f" The pipeline again with `train.text_model={d['text_model']}`: its promotion judges the new "
-                 f"candidate against the model the first run left in production too."
-                 if d.get("text_model") == "ngram" else "")
+        again = (f" The pipeline again with `train.text_model={d['text_model']}`"
+                 + (f" and `train.epochs={d['epochs']}`" if d.get("epochs") else "") +
+                 ": its promotion judges the new candidate against the model the first run left in production too."
+                 if d.get("text_model") == "ngram" else
+                 f" The pipeline again with `train.class_weight={d['class_weight']}` (the rarer class weighs more in "
+                 f"the loss): the new candidate is judged against the first run's production model too."
+                 if d.get("class_weight") else "")
         out += [f"**{name}**: {d['test_rows']:,} test rows, majority class {d['majority_rate']:.4f}; "
                 f"{r['seconds'][name]:.0f} s for the whole pipeline.{again}", "",
-                "| model | role | accuracy | ROC AUC | log loss | ECE | minus the winner |",
-                "|---|---|---:|---:|---:|---:|---|"]
+                "| model | role | accuracy | ROC AUC | log loss | ECE | recall 0 / 1 | minus the winner |",
+                "|---|---|---:|---:|---:|---:|---:|---|"]
         for c in sorted(d["contenders"], key=lambda c: -c["accuracy"]):
             iv = c.get("minus_winner")
             vs = "**winner**" if iv is None else f"{iv['difference']:+.4f} [{iv['low']:+.4f}, {iv['high']:+.4f}]"
             fig = " | ".join("-" if c[k] is None else f"{c[k]:.4f}" for k in ("roc_auc", "log_loss", "ece"))
-            out.append(f"| v{c['version']} {c['kind']} | {c['role']} | {c['accuracy']:.4f} | {fig} | {vs} |")
+            recall = " / ".join("-" if v is None else f"{v:.3f}" for v in c.get("recall") or (None, None))
+            out.append(f"| v{c['version']} {c['kind']} | {c['role']} | {c['accuracy']:.4f} | {fig} | {recall} | {vs} |")
         ref = d.get("reference_bigram_lr")
         if ref:
             iv = ref["winner_minus_reference"]
             out.append(f"| reference: TF-IDF uni+bigram LR (reg {ref['reg_param']}, outside the pipeline) | - | "
-                       f"{ref['accuracy']:.4f} | {ref['roc_auc']:.4f} | {ref['log_loss']:.4f} | - | winner minus it: "
+                       f"{ref['accuracy']:.4f} | {ref['roc_auc']:.4f} | {ref['log_loss']:.4f} | - | - | winner minus it: "
                        f"{iv['difference']:+.4f} [{iv['low']:+.4f}, {iv['high']:+.4f}] |")
         out += ["", f"- {_reading(d)}", ""]
     return out
@@ -267,16 +307,27 @@ def _reading(d: dict) -> str:
     """One sentence on what the promotion did and why, from the decision's figures."""
     w = d["winner"]
     ahead = [c for c in d["contenders"] if c.get("minus_winner") and c["minus_winner"]["difference"] > 0]
-    said = f"`{w['kind']}` ({w['role']}) serves: no contender is more accurate beyond the noise of the test set"
+    others = [c for c in d["contenders"] if c.get("minus_winner")]
+    if w["role"] == "candidate" and others:
+        # the closest other contender: what the candidate had to beat beyond noise
+        runner = max(others, key=lambda c: c["minus_winner"]["difference"])
+        iv = runner["minus_winner"]
+        said = (f"`{w['kind']}` (candidate) is promoted: it beats the next best, `{runner['kind']}` "
+                f"({runner['role']}), by {-iv['difference'] * 100:+.2f} points [{-iv['high'] * 100:+.2f}, "
+                f"{-iv['low'] * 100:+.2f}], beyond the noise of the test set")
+    else:
+        said = f"`{w['kind']}` ({w['role']}) serves: no contender is more accurate beyond the noise of the test set"
     if ahead:
         said += "; " + ", ".join(f"`{c['kind']}` leads it by {c['minus_winner']['difference']:+.4f} but its interval "
                                  f"reaches {c['minus_winner']['low']:+.4f}, so the simpler model keeps the place"
                                  for c in ahead)
     ref = d.get("reference_bigram_lr")
     if ref:
-        iv = ref["winner_minus_reference"]
-        said += (f". Against the uni+bigram reference the served model is {iv['difference'] * 100:+.1f} points "
-                 f"[{iv['low'] * 100:+.1f}, {iv['high'] * 100:+.1f}]")
+        points = lambda iv: f"{iv['difference'] * 100:+.1f} points [{iv['low'] * 100:+.1f}, {iv['high'] * 100:+.1f}]"  # noqa: E731
+        said += f". Against the uni+bigram reference the served model is {points(ref['winner_minus_reference'])}"
+        if ref.get("candidate_version") not in (None, w["version"]):
+            cand = next(c for c in d["contenders"] if c["version"] == ref["candidate_version"])
+            said += f", the candidate (`{cand['kind']}`) {points(ref['candidate_minus_reference'])}"
     return said + "."
 
 
@@ -323,7 +374,7 @@ def soak_section(r: dict) -> list[str]:
 
 
 SECTIONS = {"startup": startup_section, "pipeline_timing": pipeline_section, "etl_scale_reviews": etl_section,
-            "etl_scale_loans": etl_section, "feeder_throughput": feeder_section, "scoring": scoring_section,
+            "etl_scale_loans": etl_section, "feeder_throughput": feeder_section, "gpu_train": gpu_section, "scoring": scoring_section,
             "threads": threads_section, "real_data": real_data_section, "soak": soak_section}
 
 
