@@ -5,7 +5,7 @@
                several widths, max-pooled over time)
   text_ngram   a linear model over the words and word pairs (bigrams) a review contains,
                each scaled by its naive-Bayes log-count ratio from the train split (NBSVM,
-               Wang & Manning 2012): ahead of the CNN and of plain TF-IDF on short real texts
+               Wang & Manning 2012): ahead of the CNN and of TF-IDF on short real texts
   tabular_mlp  a feed-forward network over a gold feature vector
 
 All read what gold holds (token ids in order, or a feature vector): word pairs are formed
