@@ -48,6 +48,7 @@ class Scorer:
     _net: Any = field(default=None, repr=False)
     _portable: dict | None = field(default=None, repr=False)
     _broadcast: Any = field(default=None, repr=False)
+    _udfs: dict[int, Any] = field(default_factory=dict, repr=False)   # batch size -> prediction UDF
     _pipeline: Any = field(default=None, repr=False)
 
     @property
@@ -107,13 +108,15 @@ class Scorer:
         from pyspark.sql import functions as F
 
         if self.kind in TORCH_KINDS:
-            from serving.udf import broadcast_model, with_predictions
+            from serving.udf import broadcast_model, prediction_udf, with_predictions
 
             if self._broadcast is None:
                 self._broadcast = broadcast_model(spark, self.store, self)
+            if batch_size not in self._udfs:  # one per batch size, reused: workers keep the model built
+                self._udfs[batch_size] = prediction_udf(model=self._broadcast, max_len=self.encoder.width(),
+                                                        batch_size=batch_size)
             return (df.transform(self.encoder.with_model_input)
-                    .transform(with_predictions, model=self._broadcast, max_len=self.encoder.width(),
-                               batch_size=batch_size, ids_col="model_input")
+                    .transform(with_predictions, udf=self._udfs[batch_size], ids_col="model_input")
                     .drop("model_input"))
         from pyspark.ml import PipelineModel
         from pyspark.ml.functions import array_to_vector, vector_to_array
@@ -132,6 +135,7 @@ class Scorer:
 
     def release(self) -> None:
         """Free the broadcast weights (a scorer replaced by a newer production version)."""
+        self._udfs.clear()
         if self._broadcast is not None:
             self._broadcast.unpersist()
             self._broadcast = None
