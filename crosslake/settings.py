@@ -113,7 +113,7 @@ class TrainConfig:
     seed: int
     device: str               # auto | cpu | cuda
     num_threads: int          # torch CPU threads; 0 = one per core
-    loader_workers: int       # petastorm reader threads
+    loader_workers: int       # feeder: row groups read ahead of training
     patience: int             # early stopping: epochs without a better validation accuracy; 0 = off
     processes: int            # data-parallel processes on this machine (DDP); 1 = train in this process
     text_model: str = "cnn"   # the review workload's network: cnn (text_cnn) | ngram (text_ngram)

@@ -195,6 +195,9 @@ def test_the_encoder_stores_the_tokenizer_rules_gold_was_cut_by_not_those_config
     assert "the model keeps gold's rules; run `crosslake features` first" in caplog.text
     # a vocabulary written before the rules were recorded: the configured ones (as then)
     assert gold_rules(vocab.drop("tokenizer"), changed, 0) == changed
+    newer = vocab.withColumn("tokenizer", F.lit('{"emoji": true}'))  # written by a newer version
+    with pytest.raises(CrosslakeError, match="was cut with tokenizer rule.s. emoji that this code does not apply"):
+        gold_rules(newer, configured, 0)
     mixed = vocab.withColumn("tokenizer", F.when(F.col("id") == 2, F.lit("{}")).otherwise(F.col("tokenizer")))
     with pytest.raises(CrosslakeError, match="records 2 sets of tokenizer rules"):
         gold_rules(mixed, configured, 0)

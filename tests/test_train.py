@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import torch
@@ -187,6 +188,20 @@ def test_balanced_class_weight_lifts_the_rare_class_recall_and_needs_both_classe
     with pytest.raises(CrosslakeError, match="needs both classes in the train split"):
         fit(TabularMLP(MLPSpec(in_dim=1, hidden=(), dropout=0.0)), one_class, cfg(class_weight="balanced"),
             torch.device("cpu"))
+
+
+def test_the_feeder_reads_fixed_length_arrays_whole_and_refuses_ragged_or_null_ones():
+    import pyarrow as pa
+
+    from train.petastorm_feeder import matrix
+
+    ids = pa.chunked_array([[[1, 2, 3], [4, 5, 6]], [[7, 8, 9]]], type=pa.list_(pa.int32()))
+    got = matrix(ids, "token_ids")
+    assert got.dtype == np.int32 and got.tolist() == [[1, 2, 3], [4, 5, 6], [7, 8, 9]]
+    assert matrix(pa.chunked_array([[]], type=pa.list_(pa.float64())), "features").shape == (0, 0)
+    for bad in ([[1, 2, 3], [4, 5]], [[1, 2, 3], None], [[1, None, 3]]):
+        with pytest.raises(FeederError, match="token_ids arrays are not all of one length without nulls"):
+            matrix(pa.chunked_array([bad], type=pa.list_(pa.int32())), "token_ids")
 
 
 def test_curves_png_is_a_picture_of_the_history():

@@ -57,14 +57,13 @@ class TextEncoder:
         if tok.get("pattern", TOKEN_PATTERN) != TOKEN_PATTERN:  # one tokeniser: refuse a model fitted with another
             raise CrosslakeError(f"the model was trained with token pattern {tok['pattern']!r}, this code tokenises "
                                  f"with {TOKEN_PATTERN!r}: re-train it")
-        # an encoder stored before the rules existed tokenised with none of them; one stored
-        # by a newer version with a rule this code does not know cannot be honoured
-        unknown = sorted(set(tok.get("rules") or {}) - set(TokenizerRules.__dataclass_fields__))
-        if unknown:
-            raise CrosslakeError(f"the model was trained with tokenizer rule(s) {', '.join(unknown)} that this code "
-                                 f"does not apply: score it with the crosslake version that trained it, or re-train it")
+        try:  # an encoder stored before the rules existed tokenised with none of them
+            rules = TokenizerRules.from_dict(tok.get("rules"))
+        except ValueError as err:
+            raise CrosslakeError(f"the model was trained with {err}: score it with the crosslake version that "
+                                 f"trained it, or re-train it") from None
         return cls({str(k): int(v) for k, v in data["vocabulary"].items()}, int(data["max_len"]),
-                   data.get("text_col", "text"), rules=TokenizerRules.from_dict(tok.get("rules")))
+                   data.get("text_col", "text"), rules=rules)
 
     # -- Spark-free -------------------------------------------------------------------------
     def text_of(self, record: Any) -> str:

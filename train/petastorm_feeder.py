@@ -3,8 +3,9 @@
 `make_spark_converter` materialises each split once as Parquet in a cache folder; each
 epoch reads those files with pyarrow, a row group at a time, the list column of ids
 reshaped as one array (petastorm's own `make_torch_dataloader` builds a Python tuple per
-row: about a tenth of the speed, bench/feeder_throughput.py). The converters' caches are deleted on exit (also
-after an error), and caches left behind by killed runs are removed on the next start.
+row: about a tenth of the speed, bench/feeder_throughput.py). The converters' caches are
+deleted on exit (also after an error), and caches left behind by killed runs are removed
+on the next start.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import pyarrow.parquet as pq
 import torch
 from pyspark.sql import DataFrame, SparkSession
 
-from train.feeder import checked
+from train.feeder import FeederError, checked
 
 # petastorm 0.12 uses pyarrow APIs that pyarrow 14 marks as legacy, from its reader
 # threads too: filter those warnings by module (errors are not filtered).
@@ -154,11 +155,11 @@ ROW_GROUP_BYTES = 4 * 1024 ** 2  # petastorm writes 32 MiB row groups by default
 
 
 def row_groups(file_urls: list[str]) -> list[tuple[str, int]]:
-    """Every (file, row group) of the materialised split, in file order."""
+    """Every non-empty (file, row group) of the materialised split, in file order."""
     units = []
     for url in sorted(file_urls):
         with _open(url) as f:
-            units += [(url, i) for i in range(f.metadata.num_row_groups)]
+            units += [(url, i) for i in range(f.metadata.num_row_groups) if f.metadata.row_group(i).num_rows]
     return units
 
 
@@ -187,9 +188,11 @@ def read_ahead(units: list[tuple[str, int]], columns: list[str], *, depth: int):
         files: dict[str, pq.ParquetFile] = {}
         try:
             for url, i in units:
-                f = files.get(url) or files.setdefault(url, _open(url))
+                if url not in files:
+                    files[url] = _open(url)
+                f = files[url]
                 table = f.read_row_group(i, columns=columns)
-                if not put((matrix(table.column(columns[0])), table.column(columns[1]).to_numpy())):
+                if not put((matrix(table.column(columns[0]), columns[0]), table.column(columns[1]).to_numpy())):
                     return
         except BaseException as err:  # handed to the consumer, which raises it
             put(err)
@@ -210,17 +213,16 @@ def read_ahead(units: list[tuple[str, int]], columns: list[str], *, depth: int):
         thread.join()
 
 
-def matrix(column: pa.ChunkedArray) -> np.ndarray:
-    """A list column of equal-length rows as one (rows, length) array, without a Python
-    object per row: the flattened values reshaped (rows of unequal length are stacked)."""
+def matrix(column: pa.ChunkedArray, name: str) -> np.ndarray:
+    """A list column of equal-length rows (what gold holds) as one (rows, length) array,
+    without a Python object per row: the flattened values reshaped. Rows of unequal length,
+    a null row or a null value are refused: a model input cannot have them."""
     arr = column.combine_chunks()
-    if len(arr) == 0:
-        return np.zeros((0, 0), dtype=np.int32)
-    offsets = np.asarray(arr.offsets)
-    widths = np.diff(offsets)
-    if (widths == widths[0]).all() and arr.null_count == 0:
-        return arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), int(widths[0]))
-    return np.stack(arr.to_numpy(zero_copy_only=False))
+    widths = np.diff(np.asarray(arr.offsets))
+    if arr.null_count or arr.flatten().null_count or (len(widths) and (widths != widths[0]).any()):
+        raise FeederError(f"the training rows' {name} arrays are not all of one length without nulls: gold "
+                          f"must hold fixed-length model inputs (run `crosslake features` again)")
+    return arr.flatten().to_numpy(zero_copy_only=False).reshape(len(arr), int(widths[0]) if len(widths) else 0)
 
 
 def _tensors(x: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:

@@ -43,7 +43,13 @@ class TokenizerRules:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "TokenizerRules":
-        return cls(**{k: v for k, v in (data or {}).items() if k in cls.__dataclass_fields__})
+        """Rules as stored (None: stored before rules existed, all off). A rule this code does
+        not know (stored by a newer version) is refused: tokenising without it would silently
+        give other words. Raises ValueError naming it."""
+        unknown = sorted(set(data or {}) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"tokenizer rule(s) {', '.join(unknown)} that this code does not apply")
+        return cls(**dict(data or {}))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -36,7 +36,11 @@ def gold_rules(vocab_rows: DataFrame, configured: TokenizerRules, vocab_version:
     if len(stored) != 1:
         raise CrosslakeError(f"vocabulary version {vocab_version} records {len(stored)} sets of tokenizer rules, "
                              f"not one: run `crosslake features` to rebuild it")
-    rules = TokenizerRules.from_dict(json.loads(stored.pop()))
+    try:
+        rules = TokenizerRules.from_dict(json.loads(stored.pop()))
+    except ValueError as err:
+        raise CrosslakeError(f"vocabulary version {vocab_version} was cut with {err}: run `crosslake features` "
+                             f"with this version to rebuild it") from None
     if rules != configured:
         log.warning("features.tokenizer is %s, but gold was cut by %s (vocabulary version %d): the model keeps "
                     "gold's rules; run `crosslake features` first to train with the configured ones",
