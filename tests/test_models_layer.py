@@ -44,6 +44,27 @@ def test_text_encoder_round_trips_and_matches_the_spark_path(spark):
     assert [words[i] for i in range(4)] == [again.words(t) for t in rows]
 
 
+def test_the_arrow_scoring_path_turns_words_into_the_ids_the_encoder_gives():
+    """serving/udf.py looks words up over whole Arrow columns; it must give ids_of's ids
+    row for row: unknown words, cut at max_len, padding, empty and null rows, a sliced
+    column (Arrow hands over slices of larger batches)."""
+    import pyarrow as pa
+
+    from serving.udf import fixed_width, word_ids
+    from transforms.tokens import ids_of
+
+    vocab = {"great": 2, "film": 3, "dull": 4, "isn't": 5}
+    lookup = (pa.array(sorted(vocab)), np.asarray([vocab[w] for w in sorted(vocab)], dtype=np.int64))
+    rows = [["a", "great", "film", "truly", "great", "film", "dull"], [], None, ["dull"], ["isn't", "zzz"]] * 3
+    words = pa.array(rows, pa.list_(pa.string()))
+    for column in (words, words.slice(2, 9), pa.chunked_array([words.slice(0, 4), words.slice(4)])):
+        expected = [ids_of(r or [], vocab, 5) for r in column.to_pylist()]
+        assert word_ids(column, lookup, 5).tolist() == expected
+    assert fixed_width(pa.array([[1, 2], [3, 4]], pa.list_(pa.int32())), 2, np.int64).tolist() == [[1, 2], [3, 4]]
+    with pytest.raises(ValueError, match="exactly 2 values; found lengths \\[-1, 1, 2\\]"):
+        fixed_width(pa.array([[1, 2], [3], None], pa.list_(pa.int32())), 2, np.int64)
+
+
 def test_a_text_encoder_keeps_its_tokenizer_rules_and_every_path_applies_them(spark):
     rules = TokenizerRules(urls=True, mentions=True, hashtags=True, numbers=False, repeats=3)
     enc = TextEncoder({"xxurl": 2, "xxuser": 3, "sooo": 4, "good": 5, "oscars": 6}, max_len=6, rules=rules)

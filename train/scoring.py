@@ -5,7 +5,7 @@
     scorer.score(spark, df)                   # df + probability, prediction (batch, stream, promotion)
 
 Kinds: text_cnn, text_ngram and tabular_mlp (torch; scored in Spark through serving/udf.py's broadcast
-weights + predict_batch_udf), tfidf_logreg, logreg and gbt (Spark ML PipelineModels, the
+weights and one Arrow crossing per batch of rows), tfidf_logreg, logreg and gbt (Spark ML PipelineModels, the
 baselines: scored natively by model.transform, no Python UDF; Spark-free through their
 portable.json, plain arithmetic). Every kind turns rows into input with the encoder stored
 beside it (train/encoders.py).
@@ -48,7 +48,6 @@ class Scorer:
     _net: Any = field(default=None, repr=False)
     _portable: dict | None = field(default=None, repr=False)
     _broadcast: Any = field(default=None, repr=False)
-    _udfs: dict[int, Any] = field(default_factory=dict, repr=False)   # batch size -> prediction UDF
     _pipeline: Any = field(default=None, repr=False)
 
     @property
@@ -108,16 +107,17 @@ class Scorer:
         from pyspark.sql import functions as F
 
         if self.kind in TORCH_KINDS:
-            from serving.udf import broadcast_model, prediction_udf, with_predictions
+            from serving.udf import broadcast_model, with_probability
 
-            if self._broadcast is None:
-                self._broadcast = broadcast_model(spark, self.store, self)
-            if batch_size not in self._udfs:  # one per batch size, reused: workers keep the model built
-                self._udfs[batch_size] = prediction_udf(model=self._broadcast, max_len=self.encoder.width(),
-                                                        batch_size=batch_size)
-            return (df.transform(self.encoder.with_model_input)
-                    .transform(with_predictions, udf=self._udfs[batch_size], ids_col="model_input")
-                    .drop("model_input"))
+            text = isinstance(self.encoder, TextEncoder)
+            if self._broadcast is None:  # once per model version: workers keep the model built
+                self._broadcast = broadcast_model(spark, self.store, self,
+                                                  vocabulary=self.encoder.vocabulary if text else None)
+            # text: Spark cuts the words, the one Python crossing turns them into ids and scores
+            inputs = df.transform(self.encoder.with_words if text else self.encoder.with_model_input)
+            scored = with_probability(inputs, model=self._broadcast, input_col="words" if text else "model_input",
+                                      width=self.encoder.width(), batch_size=batch_size, text=text)
+            return scored.withColumn("prediction", (F.col("probability") >= 0.5).cast("int"))
         from pyspark.ml import PipelineModel
         from pyspark.ml.functions import array_to_vector, vector_to_array
 
@@ -135,7 +135,6 @@ class Scorer:
 
     def release(self) -> None:
         """Free the broadcast weights (a scorer replaced by a newer production version)."""
-        self._udfs.clear()
         if self._broadcast is not None:
             self._broadcast.unpersist()
             self._broadcast = None

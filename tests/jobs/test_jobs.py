@@ -391,8 +391,12 @@ def test_sweep_trains_each_grid_point_records_results_and_promotes_the_best(revi
     scorer = load_scorer(built.model_store, built.models.name, kinds["text_ngram"]["version"])
     texts = [r.text for r in lake.read_table(spark, built, "silver").orderBy("review_id").limit(40).collect()]
     rows_in = spark.createDataFrame(list(enumerate(texts)), "i int, text string")
-    in_spark = scorer.score(spark, rows_in).orderBy("i").collect()
+    scored = scorer.score(spark, rows_in)
+    in_spark = scored.orderBy("i").collect()
     assert [round(r.probability, 5) for r in in_spark] == [round(float(p), 5) for p in scorer.predict_records(texts)]
+    # one Python crossing per row: Spark cuts the words; ids and the model in one Arrow map
+    plan = scored._jdf.queryExecution().executedPlan().toString()
+    assert plan.count("MapInArrow") == 1 and "ArrowEvalPython" not in plan and "BatchEvalPython" not in plan, plan
     [best] = [r for r in rows if r.best]
     assert best.best_val_accuracy == max(r.best_val_accuracy for r in rows)
     assert registry.aliases(built.model_store, built.models.name)["candidate"] == best.model_version
