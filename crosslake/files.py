@@ -64,6 +64,23 @@ def list_files(spark: SparkSession, folders: list[str], suffix: str | None = Non
     return rows
 
 
+def read_text(spark: SparkSession, uri: str, max_bytes: int = 1 << 20) -> str:
+    """A small file's text (a checkpoint's offsets, a marker) through Hadoop's file system,
+    on any store the session reaches, without a Spark job (spark.read.text costs one)."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    fs = path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    size = fs.getFileStatus(path).getLen()
+    if size > max_bytes:
+        raise ValueError(f"{uri} is {size:,} bytes, more than the {max_bytes:,} expected")
+    stream = fs.open(path)
+    try:
+        data = jvm.org.apache.commons.io.IOUtils.toByteArray(stream)
+    finally:
+        stream.close()
+    return bytes(data).decode("utf-8")
+
+
 def read_files(spark: SparkSession, folders: list[str], suffix: str | None = None) -> DataFrame:
     """binaryFile-shaped rows (path, length, modificationTime, content) for every file."""
     listing = spark.createDataFrame(list_files(spark, folders, suffix), LISTING_SCHEMA)

@@ -48,17 +48,20 @@ incoming table, the table version its micro-batch read up to (`input_version`; a
 zone's rows keep their file and line in the stream inputs table instead).
 
 Each micro-batch is scored through the production model's stored encoder and the one
-scoring path (train/scoring.py: the batch UDF for a torch model, natively for a Spark ML
-baseline) and merged into `live_predictions` by review_id, inserting
-only ids not there yet.
+scoring path (train/scoring.py: serving/udf.py's Arrow path for a torch model, natively for
+a Spark ML baseline), and the predictions of the ids not scored before are appended to
+`live_predictions`.
 
 Exactly once: Structured Streaming writes a batch's offsets to the checkpoint (on the
 lake's store, beside the tables) before running it and marks it done after; a process
-killed in between replays the same batch on restart. The insert-if-absent merges make
-the replay harmless, so every input row ends with exactly one prediction; rejects and the
-metrics row are appended under the batch's (query id, batch id), which Delta skips when
-it has committed them; a replay recognises its own earlier rows in stream_inputs by the
-same pair, so they are not taken for re-sends.
+killed in between replays the same batch on restart. Every write of a batch (rejects,
+stream inputs, predictions, the metrics row) is an append under the batch's (query id,
+batch id), which Delta skips when it has committed it, so every input row ends with
+exactly one prediction and a batch costs the same however large the tables grow; a replay
+recognises its own earlier rows in stream_inputs by the same pair, so they are not taken
+for re-sends. Should another writer commit to live_predictions between a batch's reading
+it and its append (a second stream into the same table), that batch merges
+insert-if-absent instead.
 
 A new `production` model is picked up at the next micro-batch (the alias is read before
 each batch); rows already scored keep the version that scored them. Every batch logs
@@ -211,6 +214,7 @@ class Scorer:
         self.keys = list(workload.keys)
         self.live, self.inputs = workload.table("live_predictions"), workload.table("stream_inputs")
         self._query_id: str | None = None
+        self._live_version: int | None = None  # live_predictions' version this batch judged keys against
         self.stored = None  # the model's train.scoring.Scorer
 
     def model(self):
@@ -241,9 +245,11 @@ class Scorer:
         from pyspark.sql import functions as F
 
         keys, payload = self.keys, self.workload.payload
+        self._live_version = None
         if not self.lake.exists(self.live):
             return None  # nothing scored yet
-        live = self.lake.read(self.live).select(*keys)
+        self._live_version = self.lake.pin(self.live)
+        live = self.lake.read(self.live, version=self._live_version).select(*keys)
         if not self.lake.exists(self.inputs):
             return live.withColumn("known_payload", F.lit(None).cast("string"))
         inputs = self.lake.read(self.inputs).select(
@@ -290,7 +296,10 @@ class Scorer:
                                  "stream_rejects", mode="append",
                                  txn=(f"crosslake-stream-rejects:{self.query_id()}", batch_id))
             if n:
-                good = rows.filter(scored)
+                # a micro-batch is small: a task per shuffle partition would each pay a Python
+                # crossing for a handful of rows; one task per ~2,000 rows, at most one per core
+                good = rows.filter(scored).coalesce(max(1, min(self.spark.sparkContext.defaultParallelism,
+                                                               math.ceil(n / 2000))))
                 inputs = [c for c in (w.payload, *w.model_columns()) if c not in self.keys]
                 # what each key was scored with: feedback labels it, a later re-send is compared with it.
                 # Written before the predictions, so a replay finds this batch's own rows by (query, batch).
@@ -312,7 +321,7 @@ class Scorer:
                                        F.col("_received_at").alias("received_at"),
                                        F.lit(batch_id).cast("long").alias("batch_id"),
                                        F.current_timestamp().alias("scored_at")))
-                self.lake.write(predictions, self.live, mode="insert_new")
+                self.write_predictions(predictions, batch_id)
             committed = time.time()
             p99, p50 = [max(0.0, committed - q) for q in stats.q] if n else [0.0, 0.0]
         finally:
@@ -336,6 +345,24 @@ class Scorer:
         lake.write_table(metrics, self.cfg, "stream_metrics", mode="append",
                          txn=(f"crosslake-stream-metrics:{self.query_id()}", batch_id))
 
+    def write_predictions(self, predictions: DataFrame, batch_id: int) -> None:
+        """Append the batch's predictions under its (query id, batch id): Delta skips the pair
+        on a replay, and the cost does not grow with the table. The keys were judged new
+        against the version known() read; when another writer (a second stream into the
+        same table) committed since, the insert-if-absent MERGE decides instead, against the
+        whole table."""
+        from crosslake import lake
+
+        path = self.lake.path(self.live)
+        now = lake.current_version(self.spark, path) if self.lake.exists(self.live) else None
+        if now == self._live_version:
+            self.lake.write(predictions, self.live, mode="append",
+                            txn=(f"crosslake-stream-predictions:{self.query_id()}", batch_id))
+        else:
+            log.info("%s changed since this batch read it (v%s -> v%s): insert-if-absent merge",
+                     self.live, self._live_version, now)
+            self.lake.write(predictions, self.live, mode="insert_new")
+
     def input_version(self, batch_id: int) -> int | None:
         """The incoming table's version this micro-batch read up to, from the offsets its
         checkpoint recorded before running it (Delta's source offset: a reservoir version and
@@ -343,7 +370,10 @@ class Scorer:
         None for a drop zone, whose rows carry their file and line instead."""
         if self.zone is not None:
             return None
-        last = json.loads(self.spark.read.text(f"{self.checkpoint}/offsets/{batch_id}").collect()[-1][0])
+        from crosslake.files import read_text
+
+        # the offsets file: a version line, the batch's metadata, then one offset per source
+        last = json.loads(read_text(self.spark, f"{self.checkpoint}/offsets/{batch_id}").strip().splitlines()[-1])
         version = int(last["reservoirVersion"])
         return version - 1 if int(last.get("index", -1)) == -1 and not last.get("isStartingVersion") else version
 
@@ -351,7 +381,9 @@ class Scorer:
         """The streaming query's id, kept in its checkpoint: the same across restarts, new
         with a new checkpoint (so batch ids starting again from 0 are not mistaken for replays)."""
         if self._query_id is None:
-            self._query_id = json.loads(self.spark.read.text(f"{self.checkpoint}/metadata").first()[0])["id"]
+            from crosslake.files import read_text
+
+            self._query_id = json.loads(read_text(self.spark, f"{self.checkpoint}/metadata").splitlines()[0])["id"]
         return self._query_id
 
 
