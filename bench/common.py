@@ -21,6 +21,13 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, {platform.system()} {platform.release()}"
 
 
+def spark_jobs(spark) -> int:
+    """How many Spark jobs this session has run so far (with adaptive execution, each
+    shuffle stage it materialises counts as a job): the difference around a piece of work
+    is its job count."""
+    return int(spark._jsparkSession.sparkContext().statusStore().jobsList(None).size())
+
+
 def save_result(name: str, figures: dict, **context) -> Path:
     """Keep one benchmark's figures, with when and where they were measured, for the report."""
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -22,10 +22,10 @@ from crosslake.config import load_config
 from crosslake.runner import setup_logging
 from crosslake.session import build_session
 from jobs import clean, generate, ingest
-from common import machine, save_result
+from common import machine, save_result, spark_jobs
 
 
-def measure(spark, profile: str, root: Path, reviews: int, dataset: str | None = None) -> tuple[int, float, float]:
+def measure(spark, profile: str, root: Path, reviews: int, dataset: str | None = None) -> tuple[int, float, float, int]:
     if dataset:
         return measure_dataset(spark, profile, root, reviews, dataset)
     half = reviews // 2
@@ -38,12 +38,12 @@ def measure(spark, profile: str, root: Path, reviews: int, dataset: str | None =
     started = time.perf_counter()
     spark.read.parquet(str(root / "bronze.parquet")).write.format("delta").save(str(root / "copy"))
     copy_s = time.perf_counter() - started
-    started = time.perf_counter()
+    jobs, started = spark_jobs(spark), time.perf_counter()
     result = clean.run(spark, cfg)
-    return result.rows_in, copy_s, time.perf_counter() - started
+    return result.rows_in, copy_s, time.perf_counter() - started, spark_jobs(spark) - jobs
 
 
-def measure_dataset(spark, profile: str, root: Path, rows: int, dataset: str) -> tuple[int, float, float]:
+def measure_dataset(spark, profile: str, root: Path, rows: int, dataset: str) -> tuple[int, float, float, int]:
     """The same for a declared dataset: CSV files -> <name>_bronze (not timed), then copy vs clean."""
     cfg = load_config(profile, lake_root=str(root / "lake"), overrides=[
         f"datasets.{dataset}.source.path={root / 'drop'}", f"datasets.{dataset}.source.format=csv"])
@@ -53,9 +53,9 @@ def measure_dataset(spark, profile: str, root: Path, rows: int, dataset: str) ->
     started = time.perf_counter()
     spark.read.parquet(str(root / "bronze.parquet")).write.format("delta").save(str(root / "copy"))
     copy_s = time.perf_counter() - started
-    started = time.perf_counter()
+    jobs, started = spark_jobs(spark), time.perf_counter()
     result = clean.run(spark, cfg, dataset=dataset)
-    return result.rows_in, copy_s, time.perf_counter() - started
+    return result.rows_in, copy_s, time.perf_counter() - started, spark_jobs(spark) - jobs
 
 
 def main() -> None:
@@ -77,14 +77,14 @@ def main() -> None:
         spark.stop()
     print(f"\nmachine: {machine()}\nprofile: {args.profile}\nworkload: {args.dataset or 'reviews'}\n")
     print("| size | rows | copy Parquet->Delta (s) | clean + gate + publish (s) | rows/s (clean) "
-          "| ratio clean/copy | growth vs 1x (copy, clean) |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    _, _, copy1, clean1 = rows[0]
-    for factor, n, copy_s, clean_s in rows:
+          "| ratio clean/copy | growth vs 1x (copy, clean) | Spark jobs (clean) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    _, _, copy1, clean1, _ = rows[0]
+    for factor, n, copy_s, clean_s, jobs in rows:
         print(f"| {factor}x | {n:,} | {copy_s:.2f} | {clean_s:.2f} | {n / clean_s:,.0f} | {clean_s / copy_s:.1f} "
-              f"| {copy_s / copy1:.2f}, {clean_s / clean1:.2f} |")
+              f"| {copy_s / copy1:.2f}, {clean_s / clean1:.2f} | {jobs} |")
     save_result(f"etl_scale_{args.dataset or 'reviews'}", {
-        "base": args.base, "sizes": [{"factor": f, "rows": n, "copy_s": c, "clean_s": s} for f, n, c, s in rows],
+        "base": args.base, "sizes": [{"factor": f, "rows": n, "copy_s": c, "clean_s": s, "spark_jobs": j} for f, n, c, s, j in rows],
     }, profile=args.profile, workload=args.dataset or "reviews")
 
 

@@ -1,13 +1,16 @@
 """Scoring speed, side by side in one run:
 
-    .venv/bin/python bench/scoring.py [--rows 8000] [--rate 20] [--seconds 60] [--profile local]
+    .venv/bin/python bench/scoring.py [--rows 100000] [--cnn-rows 20000] [--rate 20] [--seconds 60] [--profile local]
 
 Batch (rows/s over the same rows, the same model, the same Spark session):
-  (a) the batch UDF scoring uses (serving/udf.py: predict_batch_udf, Arrow batches, the
-      model broadcast once and built once per Python worker);
-  (b) a row-at-a-time Python UDF with the same model (built once per worker too), the
-      way scoring is often first written;
-  (c) plain in-process PyTorch over the same rows in batches, no Spark: the upper bound.
+  (a) the path scoring uses (serving/udf.py: mapInArrow, whole Arrow batches, the model
+      broadcast once and built once per Python worker);
+  (b) pyspark's predict_batch_udf with the same model (built once per worker too): the
+      path before, which converts every batch through pandas;
+  (c) a row-at-a-time Python UDF with the same model, the way scoring is often first written;
+  (d) plain in-process PyTorch over the same rows in batches, no Spark: the upper bound;
+  (e) text in (Scorer.score, what `crosslake score` and the stream run): Spark cuts the
+      words, one Python crossing turns them into ids and scores them.
 Streaming: `crosslake stream --trigger 1` runs in its own process against a local lake
 while this process appends reviews to the incoming table at a fixed rate (one commit a
 second); the latency of a row is from its commit to incoming (received_at) to the
@@ -42,6 +45,7 @@ from crosslake.runner import setup_logging
 from crosslake.session import build_session
 from serving.udf import broadcast_model, with_predictions
 from train.model import ModelSpec
+from train.scoring import load_scorer
 from train.store import load_model, predict_proba
 
 
@@ -60,11 +64,27 @@ def row_udf(model_bc):
             from train.store import model_from_bytes
 
             torch.set_num_threads(1)
-            weights, meta = model_bc.value
+            weights, meta = model_bc.value[:2]
             state["net"] = model_from_bytes(weights, meta)
         return float(predict_proba(state["net"], torch.tensor([ids]))[0])
 
     return F.udf(score, FloatType())
+
+
+def batch_udf(model_bc, max_len: int, batch_size: int):
+    """The scoring path before serving/udf.py's mapInArrow: pyspark's predict_batch_udf."""
+    from pyspark.ml.functions import predict_batch_udf
+
+    def make_predict_fn():
+        from train.store import model_from_bytes
+
+        torch.set_num_threads(1)
+        weights, meta = model_bc.value[:2]
+        net = model_from_bytes(weights, meta)
+        return lambda ids: predict_proba(net, torch.from_numpy(ids.astype(np.int64))).numpy()
+
+    return predict_batch_udf(make_predict_fn, return_type=FloatType(), batch_size=batch_size,
+                             input_tensor_shapes=[[max_len]])
 
 
 def in_process(model, ids: np.ndarray, batch_size: int) -> float:
@@ -74,7 +94,9 @@ def in_process(model, ids: np.ndarray, batch_size: int) -> float:
     return time.perf_counter() - started
 
 
-def batch_bench(spark, cfg, stored, rows: int) -> dict[str, float]:
+def batch_bench(spark, cfg, stored, rows: int, name: str, text_rows: int) -> dict[str, float]:
+    """rows/s of each path over `rows` rows of token ids (and `text_rows` texts for the
+    text-in path); a warm-up pass over a slice first, then one measured pass each."""
     max_len = stored.metadata["spec"]["max_len"]
     gold = (spark.range(rows).select(
         F.transform(F.sequence(F.lit(1), F.lit(max_len)),
@@ -82,15 +104,31 @@ def batch_bench(spark, cfg, stored, rows: int) -> dict[str, float]:
             .cache())
     gold.count()
     ids = np.stack([np.array(r.token_ids, dtype=np.int64) for r in gold.collect()])
+    rng = np.random.default_rng(0)
+    texts = spark.createDataFrame([(f"r{i}", " ".join(rng.choice(WORDS, 200))) for i in range(text_rows)],
+                                  "review_id string, text string").repartition(spark.sparkContext.defaultParallelism)
+    texts = texts.cache()
+    texts.count()
     bc = broadcast_model(spark, cfg.model_store, stored)
+    predict_udf = batch_udf(bc, max_len, cfg.score.batch_size)
+    scorer = load_scorer(cfg.model_store, name, stored.version)
+    paths = {
+        "mapInArrow (serving/udf.py)": lambda df: df.transform(with_predictions, model=bc, max_len=max_len,
+                                                               batch_size=cfg.score.batch_size),
+        "batch UDF (predict_batch_udf)": lambda df: df.withColumn("probability", predict_udf(F.col("token_ids"))),
+        "row-at-a-time Python UDF": lambda df: df.withColumn("probability", row_udf(bc)(F.col("token_ids"))),
+    }
     out = {}
-    for _ in range(2):
-        out["batch UDF (predict_batch_udf)"] = timed(
-            gold.transform(with_predictions, model=bc, max_len=max_len, batch_size=cfg.score.batch_size))
-        out["row-at-a-time Python UDF"] = timed(gold.withColumn("probability", row_udf(bc)(F.col("token_ids"))))
-        out["in-process PyTorch (no Spark)"] = in_process(stored.model, ids, cfg.score.batch_size)
+    for label, path in paths.items():
+        timed(path(gold.limit(2000)))  # warm: workers started, the model built
+        out[label] = rows / timed(path(gold))
+    in_process(stored.model, ids[:2000], cfg.score.batch_size)
+    out["in-process PyTorch (no Spark)"] = rows / in_process(stored.model, ids, cfg.score.batch_size)
+    timed(scorer.score(spark, texts.limit(2000), batch_size=cfg.score.batch_size))
+    out["text in, fused (Scorer.score)"] = text_rows / timed(scorer.score(spark, texts, batch_size=cfg.score.batch_size))
     gold.unpersist()
-    return {k: rows / s for k, s in out.items()}
+    texts.unpersist()
+    return out
 
 
 def stream_bench(spark, cfg, lake_root: str, rate: int, seconds: int, profile: str) -> dict[str, float]:
@@ -144,7 +182,8 @@ def stream_bench(spark, cfg, lake_root: str, rate: int, seconds: int, profile: s
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--rows", type=int, default=8000)
+    ap.add_argument("--rows", type=int, default=100_000, help="rows of token ids scored by each path")
+    ap.add_argument("--cnn-rows", type=int, default=20_000, help="the same for the profile's CNN (compute-bound)")
     ap.add_argument("--rate", type=int, default=20, help="streaming: rows appended per second (one commit)")
     ap.add_argument("--seconds", type=int, default=60, help="streaming: how long to send")
     ap.add_argument("--profile", default="local")
@@ -162,13 +201,14 @@ def main() -> None:
             version = random_production_model(cfg)
             stored = load_model(cfg.model_store, cfg.models.name, version)
             torch.set_num_threads(os.cpu_count() or 1)
-            batch = batch_bench(spark, cfg, stored, args.rows)
-            light = batch_bench(spark, cfg, load_model(cfg.model_store, "tiny", tiny_version), args.rows)
+            batch = batch_bench(spark, cfg, stored, args.cnn_rows, cfg.models.name, args.cnn_rows)
+            light = batch_bench(spark, cfg, load_model(cfg.model_store, "tiny", tiny_version), args.rows, "tiny",
+                                args.rows)
             stream = stream_bench(spark, cfg, root, args.rate, args.seconds, args.profile)
         finally:
             spark.stop()
-    print(f"\nmachine: {machine()}\nprofile: {args.profile} (master {cfg.spark.master}); {args.rows:,} rows of "
-          f"{spec.max_len} token ids; batch {cfg.score.batch_size}\n")
+    print(f"\nmachine: {machine()}\nprofile: {args.profile} (master {cfg.spark.master}); {args.rows:,} rows "
+          f"({args.cnn_rows:,} for the CNN) of {spec.max_len} token ids; batch {cfg.score.batch_size}\n")
     print("| model | path | rows/s | vs in-process PyTorch | vs row-at-a-time UDF |")
     print("|---|---|---:|---:|---:|")
     for label, figures in ((f"CNN {spec.embed_dim}-d, {spec.num_filters}x{list(spec.kernel_sizes)}", batch),
@@ -176,7 +216,7 @@ def main() -> None:
         top, row = figures["in-process PyTorch (no Spark)"], figures["row-at-a-time Python UDF"]
         for name, r in figures.items():
             print(f"| {label} | {name} | {r:,.0f} | {r / top:.2f} | {r / row:.1f} |")
-    save_result("scoring", {"rows": args.rows, "batch_size": cfg.score.batch_size,
+    save_result("scoring", {"rows": args.rows, "cnn_rows": args.cnn_rows, "batch_size": cfg.score.batch_size,
                             "batch": {"cnn": batch, "tiny": light}, "stream": stream,
                             "spec": {"embed_dim": spec.embed_dim, "num_filters": spec.num_filters,
                                      "kernel_sizes": list(spec.kernel_sizes)}},
