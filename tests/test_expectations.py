@@ -91,3 +91,85 @@ def test_gold_suite_blocks_bad_vectors_labels_and_keys(spark):
                          gold_dataset_suite("loans", ["loan_id"], 2), "output")
     assert sorted(r.check for r in results if not r.success) == [
         "features_finite", "fixed_width", "key_unique", "label_present", "split_known", "traced_to_source"]
+
+
+# -- the compiled batch checks give GX's own verdicts ----------------------------------------------
+
+BATCH_ROWS = [
+    # k1, k2, s, x, f, flag
+    ("a", 1, "train", 1, 0.5, True),
+    ("a", 2, "test", 2, None, False),
+    ("b", 1, "train", None, 1.5, None),
+    (None, None, None, 4, 2.0, True),
+    (None, None, "validation", 5, float("nan"), True),
+    ("c", 3, "holdout", 5, 3.0, False),
+    ("d", 3, "train", 7, -1.0, True),
+    ("d", 3, "test", 2, 1.0, False),
+]
+BATCH_SCHEMA = "k1 string, k2 int, s string, x int, f double, flag boolean"
+SPLITS = ["train", "validation", "test"]
+BATCH_CHECKS = {
+    "not_null": gxe.ExpectColumnValuesToNotBeNull(column="x"),
+    "not_null_mostly": gxe.ExpectColumnValuesToNotBeNull(column="k1", mostly=0.8),
+    "not_null_mostly_low": gxe.ExpectColumnValuesToNotBeNull(column="k1", mostly=0.5),
+    "in_set": gxe.ExpectColumnValuesToBeInSet(column="s", value_set=SPLITS),
+    "in_set_mostly": gxe.ExpectColumnValuesToBeInSet(column="s", value_set=SPLITS, mostly=0.8),
+    "in_set_bool": gxe.ExpectColumnValuesToBeInSet(column="flag", value_set=[True], mostly=0.6),
+    "between": gxe.ExpectColumnValuesToBeBetween(column="x", min_value=1, max_value=5),
+    "between_strict": gxe.ExpectColumnValuesToBeBetween(column="x", min_value=1, max_value=7, strict_min=True,
+                                                         strict_max=True, mostly=0.5),
+    "between_open": gxe.ExpectColumnValuesToBeBetween(column="f", min_value=0),
+    "lengths": gxe.ExpectColumnValueLengthsToBeBetween(column="s", min_value=4, max_value=5),
+    "regex": gxe.ExpectColumnValuesToMatchRegex(column="s", regex="^t"),
+    "unique": gxe.ExpectColumnValuesToBeUnique(column="k1"),
+    "unique_int": gxe.ExpectColumnValuesToBeUnique(column="x", mostly=0.4),
+    "compound_unique": gxe.ExpectCompoundColumnsToBeUnique(column_list=["k1", "k2"]),
+    "compound_unique_2": gxe.ExpectCompoundColumnsToBeUnique(column_list=["k2", "flag"]),
+    "rows": gxe.ExpectTableRowCountToBeBetween(min_value=1),
+    "rows_few": gxe.ExpectTableRowCountToBeBetween(min_value=2, max_value=6),
+    "rows_strict": gxe.ExpectTableRowCountToBeBetween(min_value=8, strict_min=True),
+    "mean": gxe.ExpectColumnMeanToBeBetween(column="x", min_value=0.2, max_value=4.0),
+    "mean_strict": gxe.ExpectColumnMeanToBeBetween(column="x", max_value=3.5, strict_max=True),
+    "distinct": gxe.ExpectColumnDistinctValuesToEqualSet(column="s", value_set=SPLITS),
+    "distinct_ok": gxe.ExpectColumnDistinctValuesToEqualSet(column="k2", value_set=[1, 2, 3]),
+    "columns": gxe.ExpectTableColumnsToMatchOrderedList(column_list=["k1", "k2", "s", "x", "f", "flag"]),
+    "columns_wrong": gxe.ExpectTableColumnsToMatchOrderedList(column_list=["k2", "k1"]),
+}
+
+
+@pytest.mark.parametrize("rows", [BATCH_ROWS, [], [(None,) * 6] * 3, BATCH_ROWS[:1]],
+                         ids=["hostile", "empty", "all-null", "one-row"])
+def test_compiled_batch_checks_give_gx_verdicts(spark, rows):
+    from expectations import compiled
+
+    assert all(compiled.compilable(e) for e in BATCH_CHECKS.values())
+    df = spark.createDataFrame(rows, BATCH_SCHEMA)
+    suite = Suite(name="t", output_checks=BATCH_CHECKS)
+    ours = {r.check: r for r in run_checks(df, suite, "output")}
+    theirs = {r.check: r for r in run_checks(df, suite, "output", engine="gx")}
+    for name in BATCH_CHECKS:
+        a, b = ours[name], theirs[name]
+        assert (a.success, a.unexpected_count, a.element_count, a.expectation) == \
+               (b.success, b.unexpected_count, b.element_count, b.expectation), (name, a, b)
+        if isinstance(b.observed_value, float):
+            assert a.observed_value == pytest.approx(b.observed_value), (name, a, b)
+        else:
+            assert a.observed_value == b.observed_value, (name, a, b)
+    if rows is BATCH_ROWS:  # the frame is hostile enough to fail and pass each kind
+        assert {n for n, r in ours.items() if not r.success} >= {
+            "not_null", "not_null_mostly", "in_set", "between", "lengths", "regex", "unique", "compound_unique",
+            "rows_few", "mean_strict", "distinct", "columns_wrong", "between_open"}
+        assert {n for n, r in ours.items() if r.success} >= {
+            "not_null_mostly_low", "in_set_mostly", "rows", "mean", "distinct_ok", "columns", "unique_int"}
+
+
+def test_an_expectation_the_compiler_does_not_model_runs_through_gx(spark):
+    from expectations import compiled
+
+    dated = gxe.ExpectColumnValuesToBeBetween(column="x", min_value="2020-01-01")
+    pair = gxe.ExpectColumnPairValuesToBeInSet(column_A="k1", column_B="k2", value_pairs_set=[("a", 1)])
+    assert not compiled.compilable(dated) and not compiled.compilable(pair)
+    df = spark.createDataFrame(BATCH_ROWS, BATCH_SCHEMA)
+    results = run_checks(df, Suite(name="t", output_checks={"pair": pair, "rows": BATCH_CHECKS["rows"]}), "output")
+    assert [(r.check, r.success) for r in results] == [("pair", False), ("rows", True)]
+    assert results[0].unexpected_count == 5  # ("a", 2), ("b", 1), ("c", 3), ("d", 3) twice; null pairs left out
