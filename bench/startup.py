@@ -17,7 +17,10 @@ On a small lake (one 2,000-row table), three ways to do the same small piece of 
       two cores (what the test suite's two workers, or two cron jobs, run into): C2's
       compiler threads and G1's concurrent threads cost CPU a short job gets nothing back for;
   (c) the same job's `run` in a session that is already up (a notebook, a long-lived
-      service): the work alone.
+      service): the work alone;
+  (d) the floor: a new Python process that starts the same JVM and Spark session with
+      Delta (same profile, same class-data archive) and stops it, doing nothing else;
+      (b) / (d) is what the CLI and the job add to a start.
 Each is measured --repeat times, interleaved; the medians are compared.
 """
 
@@ -50,6 +53,18 @@ def timed_process(argv: list[str], env: dict[str, str] | None = None) -> float:
     return time.perf_counter() - started
 
 
+FLOOR = ("import sys; from crosslake.config import load_config; from crosslake.session import build_session; "
+         "build_session('floor', load_config(sys.argv[1])).stop()")
+
+
+def timed_floor(profile: str) -> float:
+    """(d): a bare JVM + Spark session with Delta, started and stopped in a new process."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", FLOOR, profile], check=True, capture_output=True, timeout=600,
+                   cwd=Path(__file__).resolve().parents[1])
+    return time.perf_counter() - started
+
+
 def short_jit_env() -> dict[str, str]:
     """The test profile's JVM options, for a job of another profile: the java launcher reads
     JDK_JAVA_OPTIONS, so the same flags reach the driver JVM without a profile of its own."""
@@ -74,7 +89,7 @@ def main() -> None:
     args = ap.parse_args()
     setup_logging()
     times: dict[str, list[float]] = {"help": [], "process": [], "process_no_archive": [], "in_session": [],
-                                     "process_short_jit": [], "pair": [], "pair_short_jit": [], **{
+                                     "process_short_jit": [], "pair": [], "pair_short_jit": [], "floor": [], **{
         f"stage_help_{stage}": [] for stage in STAGE_HELP}}
     with tempfile.TemporaryDirectory(prefix="crosslake-bench-startup-") as tmp:
         cfg = load_config(args.profile, lake_root=str(Path(tmp) / "lake"))
@@ -93,6 +108,7 @@ def main() -> None:
                 for stage in STAGE_HELP:
                     times[f"stage_help_{stage}"].append(timed_process([stage, "--help"]))
                 times["process"].append(timed_process(job))
+                times["floor"].append(timed_floor(args.profile))
                 times["process_no_archive"].append(timed_process(job, {"CROSSLAKE_CLASS_ARCHIVE": "off"}))
                 times["process_short_jit"].append(timed_process(job, short_jit_env()))
                 times["pair"].append(timed_pair(job))
@@ -112,13 +128,15 @@ def main() -> None:
                        ("process_short_jit", "the same with the short-job JIT settings (C1 only, serial GC)"),
                        ("pair", "two such processes at once, until both end"),
                        ("pair_short_jit", "two at once with the short-job JIT settings"),
-                       ("in_session", "the same work in a running session")):
+                       ("in_session", "the same work in a running session"),
+                       ("floor", "a bare JVM + Spark session started and stopped, new process")):
         print(f"| {label} | {median[key]:.2f} | {median[key] / median['in_session']:.1f} |")
     for stage in STAGE_HELP:
         print(f"| `crosslake {stage} --help`, new process (imports only) | {median[f'stage_help_{stage}']:.2f} "
               f"| {median[f'stage_help_{stage}'] / median['in_session']:.1f} |")
     save_result("startup", {"median_s": median, "all_s": times, "session_start_s": session_start,
                             "cli_help_s": median["help"],
+                            "process_vs_floor": median["process"] / median["floor"],
                             "class_archive_saves_s": median["process_no_archive"] - median["process"],
                             "class_archive": class_archive_path().is_file(),
                             "short_jit_pair_ratio": median["pair_short_jit"] / median["pair"],
