@@ -22,7 +22,6 @@ import logging
 import os
 from datetime import datetime, timezone
 from dataclasses import dataclass, field
-from functools import reduce
 from typing import Any
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")  # no phoning home from a data job
@@ -31,7 +30,10 @@ import great_expectations as gx  # noqa: E402
 import great_expectations.expectations as gxe  # noqa: E402
 from great_expectations.data_context.types.base import ProgressBarsConfig  # noqa: E402
 from pyspark.sql import Column, DataFrame  # noqa: E402
-from pyspark.sql import functions as F  # noqa: E402
+
+# the per-row predicates and the batch checks compiled to Spark aggregates (re-exported)
+from expectations.compiled import pass_predicate  # noqa: E402,F401
+from expectations import compiled  # noqa: E402
 
 log = logging.getLogger(__name__)
 RESULT_FORMAT = {"result_format": "BASIC", "partial_unexpected_count": 0}
@@ -97,49 +99,11 @@ def results_rows(results: list[CheckResult], *, run_id: str, table: str, table_v
              json.dumps(r.observed_value, default=str), r.unexpected_count, r.element_count, now) for r in results]
 
 
-def pass_predicate(exp: gxe.Expectation) -> Column:
-    """A boolean Column, true where the row meets `exp`, with GX's null semantics
-    (column-map expectations ignore nulls; only not-null checks fail them)."""
-    if isinstance(exp, gxe.ExpectColumnPairValuesToBeInSet):
-        a, b = F.col(exp.column_A), F.col(exp.column_B)
-        pairs = [(a == x) & (b == y) for x, y in exp.value_pairs_set]
-        inside = reduce(lambda p, q: p | q, pairs)
-        skip = {"both_values_are_missing": a.isNull() & b.isNull(),
-                "either_value_is_missing": a.isNull() | b.isNull(),
-                "neither": F.lit(False)}[exp.ignore_row_if]
-        return skip | F.coalesce(inside, F.lit(False))
-    c = F.col(exp.column)
-    if isinstance(exp, gxe.ExpectColumnValuesToNotBeNull):
-        return c.isNotNull()
-    if isinstance(exp, gxe.ExpectColumnValuesToBeInSet):
-        meets = c.isin(list(exp.value_set))
-    elif isinstance(exp, gxe.ExpectColumnValuesToBeBetween):
-        meets = _between(c, exp)
-    elif isinstance(exp, gxe.ExpectColumnValueLengthsToBeBetween):
-        meets = _between(F.length(c), exp)
-    elif isinstance(exp, gxe.ExpectColumnValuesToMatchRegex):
-        meets = c.rlike(exp.regex)
-    else:
-        raise TypeError(f"{type(exp).__name__} has no per-row Spark predicate; use it as a batch check")
-    return c.isNull() | F.coalesce(meets, F.lit(False))
-
-
-def _between(value: Column, exp: Any) -> Column:
-    ok = F.lit(True)
-    if exp.min_value is not None:
-        ok = ok & ((value > exp.min_value) if exp.strict_min else (value >= exp.min_value))
-    if exp.max_value is not None:
-        ok = ok & ((value < exp.max_value) if exp.strict_max else (value <= exp.max_value))
-    return ok
-
-
 def run_checks(df: DataFrame, suite: Suite, group: str, *, engine: str = "compiled") -> list[CheckResult]:
     """Validate `df` against one group of the suite's checks. engine="compiled" evaluates
     the expectations expectations/compiled.py models in one pass (GX's verdict rules, held
     to GX's own results by tests/test_expectations.py) and the rest with GX; engine="gx"
     runs every one through GX."""
-    from expectations import compiled
-
     checks: dict[str, gxe.Expectation] = getattr(suite, f"{group}_checks")
     if not checks:
         return []
