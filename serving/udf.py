@@ -103,8 +103,10 @@ def fixed_width(column, width: int, dtype) -> np.ndarray:
     if len(lengths) and (lengths.min() != width or lengths.max() != width):
         raise ValueError(f"model input rows must hold exactly {width} values; found lengths "
                          f"{sorted(set(lengths.tolist()))[:5]} (-1: null)")
-    values = column.flatten().to_numpy(zero_copy_only=False)
-    return values.reshape(len(column), width).astype(dtype, copy=False)
+    flat = column.flatten()
+    if flat.null_count:  # a null inside a row would become NaN, or a garbage id once cast
+        raise ValueError(f"model input rows hold {flat.null_count} null value(s); every value must be set")
+    return flat.to_numpy(zero_copy_only=False).reshape(len(column), width).astype(dtype, copy=False)
 
 
 def with_probability(df, *, model, input_col: str, width: int, batch_size: int, text: bool = False):

@@ -63,6 +63,8 @@ def test_the_arrow_scoring_path_turns_words_into_the_ids_the_encoder_gives():
     assert fixed_width(pa.array([[1, 2], [3, 4]], pa.list_(pa.int32())), 2, np.int64).tolist() == [[1, 2], [3, 4]]
     with pytest.raises(ValueError, match="exactly 2 values; found lengths \\[-1, 1, 2\\]"):
         fixed_width(pa.array([[1, 2], [3], None], pa.list_(pa.int32())), 2, np.int64)
+    with pytest.raises(ValueError, match="1 null value"):
+        fixed_width(pa.array([[1, 2], [3, None]], pa.list_(pa.int32())), 2, np.int64)
 
 
 def test_a_text_encoder_keeps_its_tokenizer_rules_and_every_path_applies_them(spark):
