@@ -115,3 +115,11 @@ def folder_path(text: str) -> str:
                 raise argparse.ArgumentTypeError(f"{text} cannot be created: {parent} is a file, not a folder")
             break
     return text
+
+
+def add_rebuild(parser: argparse.ArgumentParser) -> None:
+    """--rebuild, for the stages that skip a table already built from the same inputs
+    (stages/freshness.py)."""
+    parser.add_argument("--rebuild", action="store_true",
+                        help="recompute even when the last build read the same input versions with the same "
+                             "settings and code (by default such a run is skipped as up to date)")

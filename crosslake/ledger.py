@@ -38,7 +38,7 @@ SCHEMA = (
     "run_id string, parent_run_id string, job string, profile string, status string, error string, "
     "started_at timestamp, finished_at timestamp, duration_s double, "
     "inputs array<struct<table:string,version:bigint>>, outputs array<struct<table:string,version:bigint>>, "
-    "counts map<string,bigint>, code_version string"
+    "counts map<string,bigint>, code_version string, fingerprint string"
 )
 
 
@@ -68,7 +68,7 @@ def _write(spark: SparkSession, cfg: Config, entry: Run, status: str, error: str
         datetime.fromtimestamp(entry.started, timezone.utc), datetime.fromtimestamp(finished, timezone.utc),
         round(finished - entry.started, 3),
         [(t, v) for t, v in entry.inputs.items()], list(entry.outputs),
-        entry.counts, code_version(),
+        entry.counts, code_version(), entry.fingerprint,
     )
     try:
         lake.write_table(spark.createDataFrame([row], SCHEMA), cfg, TABLE, mode="append")

@@ -28,6 +28,7 @@ class Run:
     inputs: dict[str, int | None] = field(default_factory=dict)
     outputs: list[tuple[str, int]] = field(default_factory=list)  # (table, version) written
     counts: dict[str, int] = field(default_factory=dict)
+    fingerprint: str | None = None  # of the settings and code a build ran with (stages/freshness.py)
 
     @property
     def parent_run_id(self) -> str | None:

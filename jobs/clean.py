@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from crosslake.config import Config
     from stages.clean import CleanResult
+    from stages.freshness import UpToDate
 
 NAME = "clean"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
@@ -44,18 +45,20 @@ HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by
 
 
 def add_arguments(parser) -> None:
+    arguments.add_rebuild(parser)
     parser.add_argument("--bronze-version", type=arguments.version, help="bronze version to read (default: latest)")
     parser.add_argument("--dataset", help="clean a tabular dataset declared under datasets: in conf/ "
                                           "(<name>_bronze -> <name>_silver) instead of the reviews")
 
 
 def run(spark: SparkSession, cfg: Config, *, bronze_version: int | None = None,
-        dataset: str | None = None, recorder: Run | None = None) -> CleanResult:
+        dataset: str | None = None, rebuild: bool = False, recorder: Run | None = None) -> CleanResult | UpToDate:
     from crosslake.lake import Lake
     from stages import clean
     from workloads import pick
 
-    return clean.run(Lake(spark, cfg, recorder), pick(cfg, dataset), bronze_version=bronze_version)
+    return clean.run(Lake(spark, cfg, recorder), pick(cfg, dataset), bronze_version=bronze_version,
+                         rebuild=rebuild)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from crosslake.config import Config
     from stages.features import FeaturesResult
+    from stages.freshness import UpToDate
 
 NAME = "features"
 ROLE = "training"  # refused on a cluster without this role (conf/: cluster.roles)
@@ -36,18 +37,20 @@ HELP = STAGES[NAME].help  # the one-line help lives in crosslake/cli.py (read by
 
 
 def add_arguments(parser) -> None:
+    arguments.add_rebuild(parser)
     parser.add_argument("--silver-version", type=arguments.version, help="silver version to read (default: latest)")
     parser.add_argument("--dataset", help="a tabular dataset declared under datasets: in conf/ "
                                           "(<name>_silver -> <name>_encoding + <name>_gold)")
 
 
 def run(spark: SparkSession, cfg: Config, *, silver_version: int | None = None,
-        dataset: str | None = None, recorder: Run | None = None) -> FeaturesResult:
+        dataset: str | None = None, rebuild: bool = False, recorder: Run | None = None) -> FeaturesResult | UpToDate:
     from crosslake.lake import Lake
     from stages import features
     from workloads import pick
 
-    return features.run(Lake(spark, cfg, recorder), pick(cfg, dataset), silver_version=silver_version)
+    return features.run(Lake(spark, cfg, recorder), pick(cfg, dataset), silver_version=silver_version,
+                            rebuild=rebuild)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
+from crosslake import arguments
 from crosslake.cli import STAGES
 from crosslake.recorder import Run
 from crosslake.runner import job_main
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser) -> None:
     parser.add_argument("--regenerate", action="store_true", help="write a fresh synthetic corpus first")
+    arguments.add_rebuild(parser)
     parser.add_argument("--dataset", help="run a tabular dataset declared under datasets: in conf/ instead: "
                                           "ingest (or extract) -> clean -> features -> train -> promote")
 
@@ -59,12 +61,12 @@ class PipelineResult:
 
 
 def run(spark: SparkSession, cfg: Config, *, regenerate: bool = False, dataset: str | None = None,
-        recorder: Run | None = None) -> PipelineResult:
+        rebuild: bool = False, recorder: Run | None = None) -> PipelineResult:
     from crosslake import ledger
     from workloads import pick
 
     result = PipelineResult()
-    steps = _steps(cfg, pick(cfg, dataset), regenerate)
+    steps = _steps(cfg, pick(cfg, dataset), regenerate, rebuild)
     for i, (stage, fn) in enumerate(steps, 1):
         log.info("stage %d/%d: %s", i, len(steps), stage)
         started = time.monotonic()
@@ -86,7 +88,7 @@ def promote(spark: SparkSession, cfg: Config, dataset: str | None = None):
     return models.run(spark, cfg, action="promote", dataset=dataset)
 
 
-def _steps(cfg: Config, workload: Workload, regenerate: bool) -> list[tuple[str, Callable]]:
+def _steps(cfg: Config, workload: Workload, regenerate: bool, rebuild: bool = False) -> list[tuple[str, Callable]]:
     """[generate] -> ingest -> clean -> features -> train -> promote [-> score], each a
     function of (spark, cfg, the stage's run) over the one workload: generate when asked or
     when the workload has no source yet; score where the workload is scored and this cluster
@@ -95,14 +97,15 @@ def _steps(cfg: Config, workload: Workload, regenerate: bool) -> list[tuple[str,
     from jobs import score, train
     from stages import clean, features, ingest
 
-    def stage(module):
-        return lambda spark, cfg, run: module.run(Lake(spark, cfg, run), workload)
+    def stage(module, **kwargs):
+        return lambda spark, cfg, run: module.run(Lake(spark, cfg, run), workload, **kwargs)
 
     def job(module, **kwargs):
         return lambda spark, cfg, run: module.run(spark, cfg, recorder=run, **kwargs)
 
     options = workload.options()  # the model jobs pick the same workload from these
-    steps = [("ingest", stage(ingest)), ("clean", stage(clean)), ("features", stage(features)),
+    steps = [("ingest", stage(ingest)), ("clean", stage(clean, rebuild=rebuild)),
+             ("features", stage(features, rebuild=rebuild)),
              ("train", job(train, **options)),
              ("promote", lambda spark, cfg, _run: promote(spark, cfg, **options))]
     if workload.scores:

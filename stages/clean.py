@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from crosslake import lake, quality
 from crosslake.errors import CrosslakeError
+from stages import freshness
 from stages.publish import publish
 
 if TYPE_CHECKING:
@@ -56,12 +57,17 @@ def row_check_results(suite: Suite, reasons: dict[str, int], rows_in: int) -> li
             for name, exp in suite.row_checks.items()]
 
 
-def run(lk: Lake, workload: Workload, *, bronze_version: int | None = None) -> CleanResult:
+def run(lk: Lake, workload: Workload, *, bronze_version: int | None = None,
+        rebuild: bool = False) -> CleanResult | freshness.UpToDate:
     from expectations.suite import run_checks
 
     bronze, silver_table, quarantine_table = (workload.table(t) for t in ("bronze", "silver", "quarantine"))
     cfg = lk.cfg
     bronze_version = lk.pin(bronze, bronze_version)
+    lk.run.fingerprint = freshness.fingerprint(cfg)
+    if not rebuild and (done := freshness.last_build(lk, "clean", outputs=[silver_table, quarantine_table],
+                                                      pinned={bronze: bronze_version}, fp=lk.run.fingerprint)):
+        return done
     suite = workload.suite()
     flagged = workload.flag(workload.parse(lk.read(bronze, version=bronze_version)), suite).cache()
     rows_in = flagged.count()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from crosslake import lake
+from stages import freshness
 from stages.publish import publish
 
 if TYPE_CHECKING:
@@ -47,9 +48,14 @@ class FeaturesResult:
                 f"not used)")
 
 
-def run(lk: lake.Lake, workload: Workload, *, silver_version: int | None = None) -> FeaturesResult:
+def run(lk: lake.Lake, workload: Workload, *, silver_version: int | None = None,
+        rebuild: bool = False) -> FeaturesResult | freshness.UpToDate:
     silver_table, encoder_table, gold_table = (workload.table(t) for t in ("silver", "features", "gold"))
     silver_version = lk.pin(silver_table, silver_version)
+    lk.run.fingerprint = freshness.fingerprint(lk.cfg)
+    if not rebuild and (done := freshness.last_build(lk, "features", outputs=[gold_table, encoder_table],
+                                                      pinned={silver_table: silver_version}, fp=lk.run.fingerprint)):
+        return done
     silver = lk.read(silver_table, version=silver_version)
     labelled = workload.labelled(silver).cache()
     n_silver, n_labelled = silver.count(), labelled.count()

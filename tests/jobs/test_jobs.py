@@ -124,13 +124,51 @@ def test_rerunning_jobs_on_the_same_input_changes_nothing(review_lake_copy, spar
         return out
 
     before = snapshot()
-    for _ in range(2):
+    for rebuild in ([], ["--rebuild"]):  # clean and features: skipped as up to date, then recomputed in full
         for job in (ingest, clean, features, score):
-            assert job.main(args()) == 0, job.NAME
+            assert job.main(args(*(rebuild if job in (clean, features) else []))) == 0, job.NAME
     after = snapshot()
     for name in names:
         assert after[name][0] == before[name][0], f"{name} got a new version"
         assert after[name][1] == before[name][1], f"{name} content changed"
+    ledger = lake.read_table(spark, built, "runs").orderBy("finished_at").collect()
+    skipped = [r.job for r in ledger if r.counts.get("up_to_date")]
+    assert skipped == ["clean", "features"]  # the first re-run only: --rebuild recomputed
+
+
+def test_a_stage_is_skipped_only_while_its_inputs_settings_code_and_outputs_are_as_built(review_lake_copy, spark,
+                                                                                         capsys):
+    """stages/freshness.py: each thing a build depends on, changed, makes the stage run again."""
+    from delta.tables import DeltaTable
+
+    from stages import freshness
+
+    built, args = review_lake_copy.cfg, review_lake_copy.args
+
+    def ran(job, *extra) -> bool:
+        capsys.readouterr()
+        assert job.main(args(*extra)) == 0, job.NAME
+        return "up to date, nothing to do" not in capsys.readouterr().out
+
+    assert not ran(clean) and not ran(features)
+    assert not ran(clean, "--set", "train.epochs=7")                 # a setting of a later stage
+    assert ran(clean, "--set", "clean.max_quarantine_fraction=0.9")   # a setting of clean's
+    # a row deleted behind the stage's back: silver is rebuilt from bronze, the row back
+    silver = DeltaTable.forPath(spark, built.table_path("silver"))
+    some = silver.toDF().select("review_id").first().review_id
+    silver.delete(F.col("review_id") == some)
+    assert ran(clean)
+    assert lake.read_table(spark, built, "silver").filter(F.col("review_id") == some).count() == 1
+    assert ran(features)  # silver has a new version (the row's return)
+    assert not ran(features)
+    # code: the fingerprint covers every module of the data path
+    changed = freshness.fingerprint(built)
+    freshness._CODE_HASH = "another checkout"
+    try:
+        assert freshness.fingerprint(built) != changed and ran(features)
+    finally:
+        freshness._CODE_HASH = None
+    assert freshness.fingerprint(built) == changed
 
 
 def test_a_rerun_on_the_same_gold_fits_nothing_and_judges_nothing_again(review_lake_copy, spark, capsys,
