@@ -382,8 +382,11 @@ def _apply(df: DataFrame, delete_keys: DataFrame | None, target: DeltaTable, tab
 def check_unique_keys(df: DataFrame, keys: list[str], name: str) -> None:
     """Refuse a batch in which two rows share a key: MERGE would fail on an existing key
     (or insert both copies of a new one), and no rule can say which copy is right."""
-    dups = df.groupBy(*[F.col(f"`{k}`") for k in keys]).count().filter(F.col("count") > 1)
-    sample = dups.limit(3).collect()
+    key_cols = [F.col(f"`{k}`") for k in keys]
+    dups = df.groupBy(*key_cols).count().filter(F.col("count") > 1)
+    # ordered, then limited: one job (a bare limit().collect() scans the partitions in up to
+    # four growing jobs until it has its rows, and a clean table has none to find)
+    sample = dups.orderBy(*key_cols).limit(3).collect()
     if sample:
         shown = "; ".join(", ".join(f"{k}={r[k]!r}" for k in keys) + f" ({r['count']} rows)" for r in sample)
         raise CrosslakeError(f"the rows for table '{name}' are not unique on its key ({', '.join(keys)}): {shown}. "
