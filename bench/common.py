@@ -28,6 +28,12 @@ def spark_jobs(spark) -> int:
     return int(spark._jsparkSession.sparkContext().statusStore().jobsList(None).size())
 
 
+def spark_queries(spark) -> int:
+    """How many Spark SQL queries this session has executed so far (Delta's own included):
+    the actions the code asked for, however many jobs adaptive execution split each into."""
+    return int(spark._jsparkSession.sharedState().statusStore().executionsCount())
+
+
 def save_result(name: str, figures: dict, **context) -> Path:
     """Keep one benchmark's figures, with when and where they were measured, for the report."""
     RESULTS.mkdir(parents=True, exist_ok=True)
