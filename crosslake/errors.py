@@ -43,6 +43,17 @@ NETWORK_FAILURES = (
     ("Unable to execute HTTP request", "the object store could not be reached"),
     ("NETWORK_CONNECTION", "the object store could not be reached"),
 )
+# The object store refused, or nobody had credentials for it: on a cluster, the executors' side
+# (they start from their node's environment, not the driver's).
+NO_CREDENTIALS = ("no credentials for the object store were found where the work ran: on a cluster each node needs "
+                  "its own (AWS_SHARED_CREDENTIALS_FILE in the workers' environment naming the node's mounted "
+                  "credentials file, or the Secret on Kubernetes; README: On a cluster)")
+AUTH_FAILURES = (
+    ("NoAuthWithAWSException", NO_CREDENTIALS),
+    ("No AWS Credentials provided", NO_CREDENTIALS),
+    ("InvalidAccessKeyId", "the object store refused the access key"),
+    ("SignatureDoesNotMatch", "the object store refused the secret key"),
+)
 # A network failure is the object store's only when the trace is the S3 client's (S3A's or
 # pyarrow's): "Connection reset" is also what Spark says when a Python worker dies.
 OBJECT_STORE_TRACE = ("S3AFileSystem", "org.apache.hadoop.fs.s3a", "software.amazon.awssdk", "AWS Error")
@@ -63,5 +74,7 @@ def storage_failure(exc: BaseException) -> str | None:
     text = "\n".join(texts)
     if any(marker in text for marker in NOT_STORAGE):
         return None
-    failures = DISK_FAILURES + (NETWORK_FAILURES if any(m in text for m in OBJECT_STORE_TRACE) else ())
+    store = any(m in text for m in OBJECT_STORE_TRACE)
+    # S3A reports missing credentials as an AccessDeniedException too: the store's reasons come first
+    failures = (AUTH_FAILURES if store else ()) + DISK_FAILURES + (NETWORK_FAILURES if store else ())
     return next((meaning for marker, meaning in failures if marker in text), None)

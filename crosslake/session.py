@@ -81,23 +81,37 @@ def build_session(job: str, cfg: Config) -> SparkSession:
         if key not in given:
             builder = builder.config(key, str(value))
     if SparkSession.getActiveSession() is None and not submitted:
-        jars = local_jars(cfg.spark.extra_jars)
-        if given.get("spark.master", cfg.spark.master).startswith("local"):
-            # One JVM is driver and executors: the jars go straight onto its classpath. spark.jars
-            # would also copy each jar (the AWS SDK bundle is 558 MB) into the executor's work
-            # folder at every start: 2-3 s more per session, measured.
-            builder = builder.config("spark.driver.extraClassPath", os.pathsep.join(jars))
+        master = given.get("spark.master", cfg.spark.master)
+        for key, value in jar_settings(master, local_jars(cfg.spark.extra_jars), cfg.spark.node_jars).items():
+            builder = builder.config(key, value)
+        if master.startswith("local"):
             # The classes it loads come from the setup step's class-data archive when there is one
             # (crosslake/class_archive.py): seconds off every start.
             if options := archive_options(cfg.spark.conf.get("spark.driver.extraJavaOptions")):
                 builder = builder.config("spark.driver.extraJavaOptions", options)
-        else:
-            builder = builder.config("spark.jars", ",".join(jars))
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(cfg.spark.log_level)
     log.info("spark %s session for %s (profile %s, master %s)", spark.version, job, cfg.profile,
              spark.sparkContext.master)
     return spark
+
+
+def jar_settings(master: str, jars: list[str], node_jars: str | None) -> dict[str, str]:
+    """Where the driver and the executors find the jars.
+
+    local[...]: one JVM is driver and executors, the jars go straight onto its classpath
+      (spark.jars would also copy each jar, the AWS SDK bundle is 558 MB, into the executor's
+      work folder at every start: 2-3 s more per session, measured).
+    a cluster with spark.node_jars: installed on every node (as the image has them in
+      /opt/spark/jars), the executors load them from there; nothing is copied per application.
+    a cluster without: spark.jars, and every executor of every application copies them all.
+    """
+    if master.startswith("local") or node_jars:
+        out = {"spark.driver.extraClassPath": os.pathsep.join(jars)}
+        if node_jars and not master.startswith("local"):
+            out["spark.executor.extraClassPath"] = f"{node_jars.rstrip('/')}/*"
+        return out
+    return {"spark.jars": ",".join(jars)}
 
 
 def submitted_settings() -> dict[str, str]:

@@ -160,3 +160,4 @@ class SparkConfig:
     log_level: str
     conf: dict[str, Any]
     extra_jars: list[str] = field(default_factory=list)   # jar sets beyond .jars/: gpu -> .jars-gpu/
+    node_jars: str | None = None    # the jars' folder on every node of a cluster (conf/base.yaml: spark.node_jars)

@@ -63,8 +63,12 @@ def spark_settings(lake_root: str, settings: StorageConfig) -> dict[str, str]:
         return {}
     require_credentials(lake_root)
     out = {
+        # This process's environment first; then, on a cluster's executors (which do not get the
+        # driver's environment), the credentials file the node's own environment names in
+        # AWS_SHARED_CREDENTIALS_FILE (a mounted secret). Neither puts a key in Spark's settings.
         "spark.hadoop.fs.s3a.aws.credentials.provider":
-            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider",
+            "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider,"
+            "software.amazon.awssdk.auth.credentials.ProfileCredentialsProvider",
         "spark.hadoop.fs.s3a.path.style.access": str(settings.path_style).lower(),
         "spark.hadoop.fs.s3a.endpoint.region": settings.region,
         "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",  # s3:// spelled as s3a://

@@ -76,3 +76,17 @@ def test_owner_declarations_are_checked():
         load_config("test", overrides=["tables.runs.path=_ledger/runs"])
     with pytest.raises(ConfigError, match="cluster.roles: unknown role"):
         load_config("test", overrides=["cluster.roles=[training, serving]"])
+
+
+def test_a_cluster_takes_the_jars_from_its_nodes_when_the_profile_names_their_folder():
+    """spark.node_jars: the executors' classpath names the nodes' folder, nothing is sent with the
+    application (tests/test_spark_submit.py runs it on a standalone cluster)."""
+    from crosslake.session import jar_settings
+
+    jars = ["/a/delta.jar", "/a/aws.jar"]
+    local = {"spark.driver.extraClassPath": "/a/delta.jar:/a/aws.jar"}
+    assert jar_settings("local[2]", jars, None) == local == jar_settings("local[*]", jars, "/opt/jars")
+    assert jar_settings("spark://m:7077", jars, None) == {"spark.jars": "/a/delta.jar,/a/aws.jar"}
+    assert jar_settings("spark://m:7077", jars, "/opt/jars/") == {**local, "spark.executor.extraClassPath": "/opt/jars/*"}
+    assert load_config("local").spark.node_jars is None
+    assert load_config("local", overrides=["spark.node_jars=/opt/crosslake/jars"]).spark.node_jars == "/opt/crosslake/jars"
