@@ -1,14 +1,13 @@
-"""The pipeline's jobs through spark-submit, as a cluster runs them: `make dist` builds
-the bundle (packages zipped for --py-files, an entry file, conf/, the jar list), and
-the stages run through it from a folder outside the repository: ingest as a spark-submit
-of its own with a local master (another --master than the profile's), then the whole
-pipeline as one more onto a real standalone Spark cluster (a master and two workers,
-tests/standalone.py: separate JVMs with their own work and local folders, started from a
-clean environment). Ingest again (a no-op), then clean, features, train, promote and
-score run in the submitted driver with their Spark work on the workers' executors.
-The jars are on the nodes (spark.node_jars), not sent with the application: nothing is
-copied into a worker's application folder. (That exit codes reach the caller under
-spark-submit: tests/jobs/test_jobs.py.)"""
+"""The pipeline through spark-submit, as a cluster runs it: `make dist` builds the bundle
+(packages zipped for --py-files, an entry file, conf/, the jar list), and the pipeline
+runs through it from a folder outside the repository, submitted to a real standalone
+Spark cluster (tests/standalone.py: a master and two workers, separate JVMs with their
+own work and local folders, started from a clean environment), not the profile's local
+master. The lake is in the bucket. Ingest again (a no-op), then clean, features, train,
+promote and score run in the submitted driver with their Spark work on the workers'
+executors. The jars are on the nodes (spark.node_jars), not sent with the application:
+nothing is copied into a worker's application folder. (That exit codes reach the caller
+under spark-submit: tests/jobs/test_jobs.py.)"""
 
 from __future__ import annotations
 
@@ -85,22 +84,21 @@ def test_pipeline_jobs_run_through_spark_submit(dist, tmp_path, spark, cluster, 
     corpus, lake_root = tmp_path / "aclImdb", store.uri("lake")
     common = ["--profile", "test", "--lake-root", lake_root, "--set", f"source.path={corpus}",
               "--set", "train.epochs=1"]
-    from jobs import generate
+    from jobs import generate, ingest
 
-    # the corpus is set-up, not what is tested: written by this process (no process start)
+    # the corpus and its landing are set-up, not what is tested: done by this process (no process start)
     assert generate.main(["--train", "300", "--test", "100", "--unsup", "10", *common]) == 0
-    for stage in ("ingest", "pipeline"):
-        on_cluster = stage == "pipeline"
-        master = cluster.url if on_cluster else "local[1]"
-        events = ["--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={store.uri('spark-events')}",
-                  "--conf", "spark.eventLog.compress=false"]
-        done = submit(dist, tmp_path, *(events if on_cluster else []), str(dist / "crosslake_submit.py"), stage,
-                      *common, master=master, node_jars=on_cluster, env=store.env())
-        output = done.stdout + done.stderr
-        assert done.returncode == 0, f"{stage}: {output[-3000:]}"
-        # the code that ran is the bundle's, not the checkout's (the venv also has it installed)
-        assert f"crosslake_submit: code from {dist / 'crosslake.zip'}/crosslake" in output
-        assert f"master {master})" in output  # spark-submit's --master wins over the profile's local[2]
+    with s3.environment(store.env()):
+        assert ingest.main(common) == 0
+    events = ["--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={store.uri('spark-events')}",
+              "--conf", "spark.eventLog.compress=false"]
+    done = submit(dist, tmp_path, *events, str(dist / "crosslake_submit.py"), "pipeline", *common,
+                  master=cluster.url, node_jars=True, env=store.env())
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    # the code that ran is the bundle's, not the checkout's (the venv also has it installed)
+    assert f"crosslake_submit: code from {dist / 'crosslake.zip'}/crosslake" in output
+    assert f"master {cluster.url})" in output  # spark-submit's --master wins over the profile's local[2]
     cfg = load_config("test", lake_root=lake_root)
     assert lake.read_table(spark, cfg, "predictions").count() > 0
     runs = lake.read_table(spark, cfg, "runs").orderBy("started_at").collect()

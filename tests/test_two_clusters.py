@@ -47,8 +47,8 @@ from train.store import versions
 pytestmark = pytest.mark.slow  # starts the crosslake command (or spark-submit, Airflow, ...) in new processes
 
 TRAINING, SCORING = "onprem-gpu,test", "cloud-cpu,test"
-SMALL = ["--set", "generate.train=1200", "--set", "generate.test=400", "--set", "generate.unsup=40",
-         "--set", "train.epochs=5"]  # half the test profile's corpus: this story starts many processes
+SMALL = ["--set", "generate.train=800", "--set", "generate.test=300", "--set", "generate.unsup=30",
+         "--set", "train.epochs=5"]  # a third of the test profile's corpus: this story starts many processes
 
 # Words the generated corpus never uses: model v1 cannot know what they mean.
 NEW_POSITIVE = "zorbly quenfit plavish morvant glimmersome tadorous".split()
