@@ -65,8 +65,13 @@ def run(lk: Lake, workload: Workload, *, bronze_version: int | None = None,
     cfg = lk.cfg
     bronze_version = lk.pin(bronze, bronze_version)
     lk.run.fingerprint = freshness.fingerprint(cfg)
+    # every input the build may read, at its version now: a feedback table that did not exist at
+    # the last build has no version in its ledger row, so its appearance makes the build stale
+    watched = {bronze: bronze_version}
+    if (feedback := workload.tables.get("feedback")) and lk.exists(feedback):
+        watched[feedback] = lk.pin(feedback)
     if not rebuild and (done := freshness.last_build(lk, "clean", outputs=[silver_table, quarantine_table],
-                                                      pinned={bronze: bronze_version}, fp=lk.run.fingerprint)):
+                                                      pinned=watched, fp=lk.run.fingerprint)):
         return done
     suite = workload.suite()
     flagged = workload.flag(workload.parse(lk.read(bronze, version=bronze_version)), suite).cache()
