@@ -13,7 +13,7 @@ and ``require_writer`` refuses a write from the other side before any job starts
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from crosslake.errors import ConfigError
@@ -32,6 +32,10 @@ class ClusterConfig:
     store is written only by clusters that play its owner's role (one writer per table)."""
     name: str
     roles: list[str]
+    # Local folders every node of this cluster mounts at the same path (NFS, a shared volume).
+    # Under a cluster master, a local path that executors read or write (the lake root, the
+    # source files, lake.scratch) must lie under one of them (crosslake/storage.py check_reachable).
+    shared_paths: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,8 @@ def load_config(
     if data["lake"].get("scratch") is not None:
         data["lake"]["scratch"] = _absolute(data["lake"]["scratch"])
     data["source"]["path"] = _absolute(data["source"]["path"])
+    if isinstance(data.get("cluster"), dict) and isinstance(data["cluster"].get("shared_paths"), list):
+        data["cluster"]["shared_paths"] = [_absolute(str(p)) for p in data["cluster"]["shared_paths"]]
     for ds in (data.get("datasets") or {}).values():
         if isinstance(ds, dict) and isinstance(ds.get("source"), dict) and ds["source"].get("path"):
             ds["source"]["path"] = _absolute(ds["source"]["path"])

@@ -91,6 +91,9 @@ def build_session(job: str, cfg: Config) -> SparkSession:
                 builder = builder.config("spark.driver.extraJavaOptions", options)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(cfg.spark.log_level)
+    # every job reads or writes tables: on a cluster the executors must reach the lake
+    storage.check_reachable(spark.sparkContext.master, cfg.lake.root, what="the lake root", setting="lake.root",
+                            shared=cfg.cluster.shared_paths)
     log.info("spark %s session for %s (profile %s, master %s)", spark.version, job, cfg.profile,
              spark.sparkContext.master)
     return spark

@@ -31,6 +31,25 @@ CREDENTIAL_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 ENDPOINT_ENV = "AWS_ENDPOINT_URL"
 
 
+def check_reachable(master: str, path: str, *, what: str, setting: str, shared: list[str]) -> None:
+    """Refuse a local `path` that the executors of a cluster master must read or write.
+
+    Under local[...] the executors are threads of this JVM and see this machine's disk. On a
+    cluster they run on other nodes, which see a local folder only if it is a mount shared at
+    the same path (cluster.shared_paths); object storage (s3a://) every node reaches."""
+    if master.startswith("local") or is_remote(path):
+        return
+    local = os.path.abspath(urlparse(path).path if path.startswith("file:") else path)
+    if any(local == s or local.startswith(s.rstrip("/") + "/") for s in map(os.path.abspath, shared)):
+        return
+    from crosslake.errors import ConfigError
+
+    raise ConfigError(
+        f"{what} {path} is a folder on this machine, but the executors of {master} run on other nodes, "
+        f"which cannot see it: set {setting} to object storage (s3a://...) or to a folder every node "
+        f"mounts at the same path, and declare that mount: --set 'cluster.shared_paths=[{posixpath.dirname(local)}]'")
+
+
 @dataclass(frozen=True)
 class StorageConfig:
     endpoint: str | None = None    # http(s)://host:port of an S3-compatible server; None: AWS itself

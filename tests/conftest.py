@@ -44,11 +44,10 @@ from tests.helpers import LAKE_CORPUS, LAKE_SETTINGS, lake_args  # noqa: E402
 # file to start is a short one instead of a story of several processes (seconds measured
 # on the two workers of the 2-core machine; the order matters, not the figures).
 LONGEST_FIRST = (
-    "tests/test_two_clusters.py",           # ~1000 s: a story of processes and in-process runs on moto
+    "tests/test_two_clusters.py",           # ~1000 s: spark-submit to a standalone cluster, processes and in-process runs on moto
     "tests/test_tabular_e2e.py",            # ~650 s: a pipeline process, then three in-process pipelines
     "tests/test_two_clusters_tabular.py",   # ~350 s: a pipeline process, then the scoring side on moto
     "tests/faults/test_sigkill.py",         # five processes killed, and the stages again
-    "tests/test_spark_submit.py",           # two spark-submits
     "tests/test_notebook.py",               # the walkthrough headless
     "tests/test_pipeline_e2e.py",
     "tests/jobs/test_jobs.py",              # builds on the session review lake

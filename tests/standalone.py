@@ -10,7 +10,10 @@ files it ships, the node's own installation). `Cluster.worker_env` says what tha
 environment holds.
 
     with standalone.running(root / "cluster", workers=2) as cluster:
-        spark-submit --master cluster.url ...
+        standalone.submit(standalone.bundle(root / "dist"), cwd, "pipeline", ..., master=cluster.url)
+
+`bundle` builds what `make dist` builds; `submit` runs spark-submit of it, as the README's
+cluster section does.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -27,6 +31,9 @@ from pathlib import Path
 from typing import Iterator
 
 from tests.postgres import _free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 
 
 def spark_home() -> Path:
@@ -153,3 +160,30 @@ def running(root: Path, **kwargs) -> Iterator[Cluster]:
         yield cluster
     finally:
         cluster.stop()
+
+
+def bundle(out: Path) -> Path:
+    """`make dist` into `out`: the packages zipped for --py-files, the entry file, conf/, the jar list."""
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "build_dist.sh"), str(out)], capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def submit(dist: Path, cwd: Path, *argv: str, options: tuple[str, ...] = (), master: str = "local[2]",
+           node_jars: bool = False, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """spark-submit the bundle's entry file with `argv` (a stage and its arguments);
+    `options` go to spark-submit. node_jars: the jars are installed on every node (here:
+    the setup step's .jars/, which every worker can read) and named by path, as the README's
+    cluster section does, instead of sent with --jars."""
+    from tests.helpers import submit_jvm_options
+
+    jars = (dist / "jars.txt").read_text().strip()
+    shipped = (["--driver-class-path", jars.replace(",", os.pathsep),
+                "--conf", f"spark.executor.extraClassPath={Path(jars.split(',')[0]).parent}/*"]
+               if node_jars else ["--jars", jars])
+    cmd = [str(BIN / "spark-submit"), "--master", master, *submit_jvm_options(), *shipped, *options,
+           "--py-files", str(dist / "crosslake.zip"), str(dist / "crosslake_submit.py"), *argv]
+    env = {**os.environ, **(env or {}), "PATH": f"{BIN}:{os.environ['PATH']}", "PYTHONWARNINGS": "ignore::FutureWarning"}
+    env.pop("CROSSLAKE_CONF_DIR", None)
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900, env=env)

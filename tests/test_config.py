@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from crosslake.config import load_config
@@ -80,7 +82,7 @@ def test_owner_declarations_are_checked():
 
 def test_a_cluster_takes_the_jars_from_its_nodes_when_the_profile_names_their_folder():
     """spark.node_jars: the executors' classpath names the nodes' folder, nothing is sent with the
-    application (tests/test_spark_submit.py runs it on a standalone cluster)."""
+    application (tests/test_two_clusters.py runs it on a standalone cluster)."""
     from crosslake.session import jar_settings
 
     jars = ["/a/delta.jar", "/a/aws.jar"]
@@ -90,3 +92,26 @@ def test_a_cluster_takes_the_jars_from_its_nodes_when_the_profile_names_their_fo
     assert jar_settings("spark://m:7077", jars, "/opt/jars/") == {**local, "spark.executor.extraClassPath": "/opt/jars/*"}
     assert load_config("local").spark.node_jars is None
     assert load_config("local", overrides=["spark.node_jars=/opt/crosslake/jars"]).spark.node_jars == "/opt/crosslake/jars"
+
+
+def test_a_cluster_refuses_local_folders_its_nodes_do_not_share():
+    """Under a cluster master the executors run elsewhere: a local path they read or write must
+    be under cluster.shared_paths (a mount on every node) or on object storage; local mode
+    takes anything (tests/test_two_clusters.py: a driver-local source refused on a real cluster)."""
+    from crosslake.errors import ConfigError
+    from crosslake.storage import check_reachable
+
+    shared = load_config("local", overrides=["cluster.shared_paths=[/mnt/shared, rel]"]).cluster.shared_paths
+    assert shared == ["/mnt/shared", str(Path.cwd() / "rel")] and load_config("local").cluster.shared_paths == []
+    ok = dict(what="the lake root", setting="lake.root", shared=shared)
+    for master, path in (("local[2]", "/home/me/lake"), ("spark://m:7077", "s3a://bucket/lake"),
+                         ("spark://m:7077", "/mnt/shared/lake"), ("k8s://https://api:6443", "file:/mnt/shared"),
+                         ("yarn", "rel/lake")):
+        check_reachable(master, path, **ok)
+    for path in ("/home/me/lake", "/mnt/shared2/lake", "/mnt/shared/../elsewhere"):
+        with pytest.raises(ConfigError) as refused:
+            check_reachable("spark://m:7077", path, **ok)
+        message = str(refused.value)
+        assert "\n" not in message and f"the lake root {path} is a folder on this machine" in message
+        assert "spark://m:7077" in message and "set lake.root to object storage" in message
+        assert "cluster.shared_paths=[" in message

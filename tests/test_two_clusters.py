@@ -3,7 +3,12 @@
 folders, and share nothing but a real S3-compatible server (moto) on loopback.
 
 The story, in order (one module fixture; each test checks one part of it):
-  1. training side: pipeline -> model v1 in production, tables on s3a://
+  1. training side: the pipeline through spark-submit of the `make dist` bundle to a real
+     standalone Spark cluster (tests/standalone.py: a master and two workers, separate JVMs
+     with their own work and local folders, started from a clean environment: no AWS keys,
+     no venv on PATH) -> model v1 in production, tables on s3a://. The jars are on the
+     nodes (spark.node_jars), not sent with the application; executors authenticate with
+     their node's credentials file, never with the driver's keys
   2. scoring side: batch scoring twice (the second changes nothing); a training job is
      refused there, and a scoring job on the training side
   3. reviews arrive in the incoming table; the stream scorer is SIGKILLed at random
@@ -12,15 +17,16 @@ The story, in order (one module fixture; each test checks one part of it):
   5. people label the live predictions; the training side's next run reads that feedback
      and the retrained model gets right the reviews v1 could not read
 
-Each side's first runs are the `crosslake` command in processes of their own (a cold start:
-the JVM, the S3A client, the profile): the training pipeline, batch scoring, the refused
-jobs and every stream run that gets SIGKILLed. The runs after those (the stream's restart,
-the stream after the promotion, the feedback and the retrain) are the same command through
-its main([...]) in this test process, on that side's profile and local folder, with only
-the bucket's address and credentials in common, as a notebook on that side runs them: what
-they prove is what crosses the bucket (a restart finds only what the killed process left
-there), not another process start, and four more cold starts cost this story a third of
-its time.
+Each side's first runs are processes of their own (a cold start: the JVM, the S3A client,
+the profile): the training pipeline (spark-submit), batch scoring, the refused jobs and
+every stream run that gets SIGKILLed (the `crosslake` command). The runs after those (the
+stream's restart, the stream after the promotion, the feedback and the retrain) are the
+same command through its main([...]) in this test process, on that side's profile and
+local folder, with only the bucket's address and credentials in common, as a notebook on
+that side runs them: what they prove is what crosses the bucket (a restart finds only what
+the killed process left there), not another process start, and four more cold starts cost
+this story a third of its time. (That exit codes reach the caller under spark-submit:
+tests/jobs/test_jobs.py.)
 """
 
 from __future__ import annotations
@@ -38,8 +44,8 @@ from pyspark.sql import functions as F
 from crosslake import lake
 from crosslake.config import load_config
 from crosslake.errors import ConfigError
-from tests import s3
-from tests.helpers import CROSSLAKE, in_process, random_seed
+from tests import s3, standalone
+from tests.helpers import CROSSLAKE, error_line, in_process, random_seed
 from train import registry
 from train.scoring import load_scorer
 from train.store import versions
@@ -76,7 +82,9 @@ class Sides:
         side = profile.split(",")[0]
         return [CROSSLAKE, *args, "--profile", profile, "--lake-root", self.lake,
                 "--set", f"source.path={self.root / 'onprem' / 'aclImdb'}",
-                "--set", f"lake.scratch={self.root / side}", *SMALL]
+                "--set", f"lake.scratch={self.root / side}", *SMALL,
+                # on this machine every node sees root: declared as the mount a real cluster's nodes share
+                "--set", f"cluster.shared_paths=[{self.root}]"]
 
     def env(self) -> dict[str, str]:
         return {**os.environ, **self.store.env(), "PYTHONWARNINGS": "ignore::FutureWarning"}
@@ -87,6 +95,14 @@ class Sides:
         self.outputs.append(done.stdout + done.stderr)
         if ok:
             assert done.returncode == 0, done.stderr[-4000:]
+        return done
+
+    def submit(self, dist: Path, master: str, profile: str, *args: str, options: tuple[str, ...] = ()):
+        """The command through spark-submit of the bundle, with the jars on the nodes."""
+        done = standalone.submit(dist, self.root, *self.argv(profile, *args)[1:], options=options, master=master,
+                                 node_jars=True, env=self.store.env())
+        self.outputs.append(done.stdout + done.stderr)
+        assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
         return done
 
     def in_process(self, profile: str, *args: str) -> subprocess.CompletedProcess:
@@ -132,16 +148,40 @@ def kill_and_restart(sides: Sides, kills: int, rng: random.Random) -> list[float
 
 
 @pytest.fixture(scope="module")
-def story(tmp_path_factory, spark, s3_server):
+def dist(tmp_path_factory) -> Path:
+    return standalone.bundle(tmp_path_factory.mktemp("bundle") / "dist")
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """The training side's cluster: each node has the bucket's credentials in its own file."""
+    with standalone.running(tmp_path_factory.mktemp("standalone"), workers=2, cores=1, memory="1500m",
+                            credentials=(s3.ACCESS_KEY, s3.SECRET_KEY)) as running:
+        yield running
+
+
+def event_log(store: s3.ObjectStore) -> list[dict]:
+    return [json.loads(line) for key in store.keys("spark-events/")
+            for line in store.client().get_object(Bucket=store.bucket, Key=key)["Body"].read().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory, spark, s3_server, dist, cluster):
     root = tmp_path_factory.mktemp("two-clusters")
     store = s3_server.fresh("two-clusters")
     s3.attach(spark, store)
     sides = Sides(root, store)
     train_cfg, score_cfg = sides.cfg(TRAINING), sides.cfg(SCORING)
-    out: dict = {"sides": sides, "train_cfg": train_cfg, "score_cfg": score_cfg}
+    out: dict = {"sides": sides, "train_cfg": train_cfg, "score_cfg": score_cfg, "store": store}
 
-    # 1. training side
-    sides.run(TRAINING, "pipeline")
+    # 1. training side: spark-submit to its standalone cluster, the event log on the bucket
+    store.client().put_object(Bucket=store.bucket, Key="spark-events/")
+    events = ("--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={store.uri('spark-events')}",
+              "--conf", "spark.eventLog.compress=false")
+    out["submit"] = sides.submit(dist, cluster.url, TRAINING, "pipeline", options=events)
+    (app,) = [a for a in cluster.applications() if a["name"] == "crosslake-pipeline"]
+    out["app"], out["app_dirs"], out["events"] = app, [p for p in cluster.work_dirs() if p.name == app["id"]], event_log(store)
+    out["submitted_runs"] = lake.read_table(spark, train_cfg, "runs").orderBy("started_at").collect()
     # 2. scoring side: batch (re-scoring is a no-op: tests/jobs/test_jobs.py); the one-writer rule
     out["score_run"] = sides.run(SCORING, "score")
     out["refused_clean"] = sides.run(SCORING, "clean", ok=False)
@@ -208,6 +248,72 @@ def test_both_sides_keep_everything_in_the_bucket_and_nothing_else_in_common(sto
     root = story["sides"].root
     # each side's local folder holds only its own working files: no table lives there
     assert not list((root / "cloud-cpu").rglob("_delta_log")) and not list((root / "onprem-gpu").rglob("_delta_log"))
+
+
+def test_the_bundle_holds_what_spark_submit_needs(dist):
+    import zipfile
+
+    names = zipfile.ZipFile(dist / "crosslake.zip").namelist()
+    for module in ("crosslake/cli.py", "jobs/ingest.py", "transforms/features.py", "train/loop.py",
+                   "serving/udf.py", "expectations/gold.py", "sources/imdb_reader.py"):
+        assert module in names
+    assert (dist / "conf" / "base.yaml").is_file() and (dist / "crosslake_submit.py").is_file()
+    jars = (dist / "jars.txt").read_text().strip().split(",")
+    assert all(Path(j).is_file() for j in jars) and any("delta-spark" in j for j in jars)
+    assert list(dist.glob("crosslake-*.whl"))
+
+
+def test_the_training_pipeline_runs_through_spark_submit_on_its_cluster(story, dist, cluster):
+    output = story["submit"].stdout + story["submit"].stderr
+    # the code that ran is the bundle's, not the checkout's (the venv also has it installed)
+    assert f"crosslake_submit: code from {dist / 'crosslake.zip'}/crosslake" in output
+    assert f"master {cluster.url})" in output  # spark-submit's --master wins over the profile's local[2]
+    runs = story["submitted_runs"]
+    assert [r.job for r in runs] == ["pipeline", "ingest", "clean", "features", "train", "promote"]  # no scoring role
+    assert all(r.status == "success" for r in runs)
+    assert runs[0].parent_run_id is None and {r.parent_run_id for r in runs[1:]} == {runs[0].run_id}
+
+    # the pipeline's Spark work ran on the cluster: its application, with executors on both workers ...
+    app, folders = story["app"], story["app_dirs"]
+    assert app["state"] == "FINISHED" and app["cores"] >= 2
+    assert len(folders) == 2, folders
+    # ... where its tasks ran: the application's event log (written to the bucket) has tasks
+    # finished on executors of both workers, none on the driver
+    events = story["events"]
+    tasks = [e["Task Info"] for e in events if e["Event"] == "SparkListenerTaskEnd"]
+    executors = {e["Executor ID"] for e in events if e["Event"] == "SparkListenerExecutorAdded"}
+    assert len(executors) == 2 and {t["Executor ID"] for t in tasks} == executors and len(tasks) > 50
+    logs = "".join(f.read_text(errors="replace") for folder in folders for f in folder.rglob("std*"))
+    # ... and no jar was copied into either worker's folder for it: the jars are the node's
+    assert not [f for folder in folders for f in folder.rglob("*.jar")]
+    assert sum(f.stat().st_size for folder in folders for f in folder.rglob("*") if f.is_file()) < 20 * 2**20
+    # the executors wrote the tables into the bucket with their node's credentials, which no log shows
+    assert s3.SECRET_KEY not in logs and s3.SECRET_KEY not in output
+
+
+def test_what_executors_cannot_reach_fails_in_one_line(dist, tmp_path, cluster, s3_server):
+    """A source folder on the driver's disk that no node shares, then executors without the
+    bucket's credentials (their node's credentials file is not where the application says):
+    each one line that says what the nodes need."""
+    store = s3_server.fresh("submit-nokeys")
+    corpus = tmp_path / "aclImdb"
+    common = ["--profile", "test", "--lake-root", store.uri("lake"), "--set", f"source.path={corpus}"]
+    from jobs import generate
+
+    assert generate.main(["--train", "20", "--test", "10", "--unsup", "0", *common]) == 0
+    done = standalone.submit(dist, tmp_path, "ingest", *common, master=cluster.url, node_jars=True, env=store.env())
+    assert done.returncode == 2, done.stderr[-3000:]  # a configuration error
+    line = error_line(done.stdout + done.stderr)
+    assert f"the source folder {corpus} is a folder on this machine, but the executors of {cluster.url}" in line
+    assert "cluster.shared_paths=[" in line
+    common += ["--set", f"cluster.shared_paths=[{tmp_path}]"]  # as if tmp_path were a mount every node has
+    done = standalone.submit(dist, tmp_path, "ingest", *common, master=cluster.url, node_jars=True, env=store.env(),
+                             options=("--conf", "spark.executorEnv.AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
+                                      "--conf", "spark.task.maxFailures=1"))
+    assert done.returncode == 1, done.stderr[-3000:]
+    line = error_line(done.stdout + done.stderr)  # spark-submit passes the Python driver's stderr on as its stdout
+    assert "no credentials for the object store were found where the work ran" in line
+    assert "AWS_SHARED_CREDENTIALS_FILE" in line and s3.SECRET_KEY not in done.stdout + done.stderr
 
 
 def test_batch_scoring_on_the_other_side_uses_the_promoted_model(story, spark):

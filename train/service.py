@@ -318,10 +318,19 @@ def _require_learned(model: nn.Module, initial: dict, tcfg: TrainConfig) -> None
                              f"training settings (train.lr, train.epochs) and that the train split has rows")
 
 
+def petastorm_cache(spark: SparkSession, cfg: Config) -> str:
+    """Where petastorm materialises the pinned splits: written by the executors, read here."""
+    from crosslake import storage
+
+    storage.check_reachable(spark.sparkContext.master, cfg.scratch, setting="lake.scratch", shared=cfg.cluster.shared_paths,
+                            what="lake.scratch (petastorm's cache: the executors write the training data there)")
+    return f"{cfg.scratch}/_petastorm_cache"
+
+
 def _fit_here(spark: SparkSession, cfg: Config, model: nn.Module, splits: dict[str, DataFrame], tcfg: TrainConfig,
               device, *, feature_col: str, run_id: str, checkpoints: Checkpoints, progress, what: str):
     """Train in this process, fed by petastorm; checkpoints every epoch."""
-    feeder = PetastormFeeder(spark, splits, cache_root=f"{cfg.scratch}/_petastorm_cache", run_id=run_id,
+    feeder = PetastormFeeder(spark, splits, cache_root=petastorm_cache(spark, cfg), run_id=run_id,
                              batch_size=tcfg.batch_size, workers=tcfg.loader_workers, seed=tcfg.seed,
                              feature_col=feature_col)
     with feeder:
@@ -345,7 +354,7 @@ def _fit_data_parallel(spark: SparkSession, cfg: Config, model: nn.Module, split
     with ExitStack() as stack:
         feeders = [stack.enter_context(PetastormFeeder(
             spark, {s: parts[r].drop(*order_by) for s, parts in shards.items()},
-            cache_root=f"{cfg.scratch}/_petastorm_cache", run_id=f"{run_id}-rank{r}", batch_size=tcfg.batch_size,
+            cache_root=petastorm_cache(spark, cfg), run_id=f"{run_id}-rank{r}", batch_size=tcfg.batch_size,
             workers=tcfg.loader_workers, seed=tcfg.seed, feature_col=feature_col)) for r in range(world)]
         make_feeder = RankFeeders([f.for_process() for f in feeders])
         out = run_distributed(make_feeder, model.spec.to_dict(), tcfg, use_gpu=use_gpu)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake
+from crosslake import lake, storage
 from crosslake.errors import ConfigError
 from crosslake.files import read_local, scan_local
 from sources.imdb_reader import open_corpus
@@ -65,6 +65,10 @@ def land(lk: lake.Lake, table: str, *, source: str | None = None) -> IngestResul
     """Mirror the corpus (a folder or an archive) into the bronze `table`: see the module docstring."""
     spark, cfg = lk.spark, lk.cfg
     corpus = open_corpus(source or cfg.source.path, landing_dir=f"{cfg.scratch}/_landing")
+    # the executors read the review files themselves (crosslake/files.py read_local)
+    storage.check_reachable(spark.sparkContext.master, str(corpus.root),
+                            what="the archive's extraction" if corpus.archive else "the source folder",
+                            setting="lake.scratch" if corpus.archive else "source.path", shared=cfg.cluster.shared_paths)
     lk.run.record_input(f"source:{corpus.origin}", None)
     max_bytes = cfg.ingest.max_file_bytes
     listed = {corpus.origin_path(e.path): e for e in scan_local(corpus.root, corpus.review_dirs, max_bytes=max_bytes)}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from crosslake import lake
+from crosslake import lake, storage
 from crosslake.config import DatasetConfig
 from crosslake.errors import ConfigError, CrosslakeError
 from crosslake.files import list_files, read_files
@@ -54,6 +54,9 @@ def land(lk: lake.Lake, name: str, table: str, *, source: str | None = None, ful
 
         return extract.run(spark, cfg, name=ds.source.extract, full=full, recorder=lk.run)
     where = source or ds.source.path
+    # the executors read the files themselves: on a cluster, from every node
+    storage.check_reachable(spark.sparkContext.master, where, what=f"dataset {name}'s source",
+                            setting=f"datasets.{name}.source.path", shared=cfg.cluster.shared_paths)
     files = _data_files(spark, where, ds.source.format)
     lk.run.record_input(f"source:{where}", None)
     records = (_csv_records(spark, files, ds) if ds.source.format == "csv" else _parquet_records(spark, files))
