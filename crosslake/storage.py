@@ -47,7 +47,7 @@ def check_reachable(master: str, path: str, *, what: str, setting: str, shared: 
     raise ConfigError(
         f"{what} {path} is a folder on this machine, but the executors of {master} run on other nodes, "
         f"which cannot see it: set {setting} to object storage (s3a://...) or to a folder every node "
-        f"mounts at the same path, and declare that mount: --set 'cluster.shared_paths=[{posixpath.dirname(local)}]'")
+        f"mounts at the same path, and declare that mount: --set 'cluster.shared_paths=[<the mount point>]'")
 
 
 @dataclass(frozen=True)
